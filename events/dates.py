@@ -1,0 +1,204 @@
+"""Parse the EDTF dates curators enter into honest, queryable bounds.
+
+A curator writes the date as the sources give it, in the Library of Congress Extended
+Date/Time Format (EDTF): ``2014-05-27``, ``2014-03``, ``2014``, ``2014-04~`` (approximate),
+``2014-05?`` (uncertain), ``2014-05-27/2014-06-27`` (a span) or ``2009-07-07/..`` (ongoing).
+We keep that text and derive the earliest and latest day the event can have touched, so that
+"March 2014" is stored as 1 to 31 March 2014 rather than a made-up 1 March.
+
+The ``edtf`` package parses each single date. We split intervals ourselves: edtf 5.0 fails on
+open ends (``2009-07-07/..``) and invents a ten-year span for an unknown one (``2014-05/``).
+"""
+
+import calendar
+import datetime
+import re
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from edtf import parse_edtf, struct_time_to_date
+from edtf.parser.edtf_exceptions import EDTFParseException
+from edtf.parser.parser_classes import Date, Season, UncertainOrApproximate, Unspecified
+
+from .choices import DatePrecision
+
+EXAMPLES = (
+    "2014-05-27 (a day), 2014-03 (a month), 2014 (a year), 2014-04~ (approximate), "
+    "2014-05? (uncertain), 2014-05-27/2014-06-27 (a span), 2009-07-07/.. (ongoing)"
+)
+OPEN_END = ".."
+MIN_YEAR, MAX_YEAR = 1000, 9999
+MAX_LENGTH = 64
+
+# How far an approximate (~) or uncertain (?) date may stray, by its precision. One unit of
+# the date's own precision either way ("c. April 2014" may be March to May); a date that is
+# both (%) strays twice as far. edtf's own padding adds a year to every qualified date, which
+# would make "c. 27 May 2014" match queries about 2013.
+QUALIFIER_PADDING = {
+    DatePrecision.DAY: relativedelta(days=7),
+    DatePrecision.MONTH: relativedelta(months=1),
+    DatePrecision.SEASON: relativedelta(months=3),
+    DatePrecision.YEAR: relativedelta(years=1),
+    DatePrecision.DECADE: relativedelta(years=10),
+    DatePrecision.CENTURY: relativedelta(years=100),
+}
+# From the finest to the coarsest: a span is as precise as its coarser end.
+PRECISION_ORDER = list(QUALIFIER_PADDING)
+
+RECORDED_FORMS = (Date, UncertainOrApproximate, Unspecified, Season)
+_NUMERIC_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?[~?%]?$")
+
+
+class InvalidDate(ValueError):
+    """A date a curator typed that we cannot read; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """What one EDTF string means: its possible first and last days and how precise it is."""
+
+    text: str
+    earliest: datetime.date
+    latest: datetime.date | None  # None: ongoing, no end yet
+    precision: str
+    is_approximate: bool
+    is_uncertain: bool
+
+    @property
+    def is_ongoing(self):
+        return self.latest is None
+
+
+@dataclass(frozen=True)
+class _Point:
+    earliest: datetime.date  # widened by the qualifier's padding
+    latest: datetime.date
+    stated_first: datetime.date  # the days the text names, before any padding
+    stated_last: datetime.date
+    precision: str
+    is_approximate: bool
+    is_uncertain: bool
+
+
+def parse_date(text):
+    """Return the bounds of an EDTF date or span; raise InvalidDate with a fix otherwise."""
+    text = (text or "").strip()
+    if not text:
+        _fail("A date is required.")
+    if len(text) > MAX_LENGTH:
+        _fail(f"A date is at most {MAX_LENGTH} characters.")
+    if text.count("/") > 1:
+        _fail(f"'{text}' has more than one '/'; a span has exactly one.")
+    if "/" not in text:
+        point = _parse_point(text)
+        return DateBounds(text, point.earliest, point.latest, point.precision,
+                          point.is_approximate, point.is_uncertain)
+    return _parse_span(text, *text.split("/"))
+
+
+def _parse_span(text, start_text, end_text):
+    if start_text in ("", OPEN_END):
+        _fail(f"'{text}' has no start. Give the earliest date the sources allow, even if only "
+              "a year or an approximate one (2009~/2014-05).")
+    if end_text == "":
+        _fail(f"'{text}' has no end. Write '{start_text}/..' for an event that is still "
+              "ongoing, or give an approximate end (2014-05/2014-07~).")
+    start = _parse_point(start_text)
+    if end_text == OPEN_END:
+        return DateBounds(text, start.earliest, None, start.precision,
+                          start.is_approximate, start.is_uncertain)
+    end = _parse_point(end_text)
+    if end.stated_last < start.stated_first:
+        _fail(f"'{text}' ends ({end_text}) before it starts ({start_text}).")
+    coarser = max(start.precision, end.precision, key=PRECISION_ORDER.index)
+    return DateBounds(text, start.earliest, end.latest, coarser,
+                      start.is_approximate or end.is_approximate,
+                      start.is_uncertain or end.is_uncertain)
+
+
+def _parse_point(text):
+    _check_numeric_parts(text)
+    try:
+        parsed = parse_edtf(text)
+    except EDTFParseException:
+        _fail(f"'{text}' is not a date we can read.")
+    except Exception:  # edtf 5.0 crashes on some odd input (AttributeError, TypeError)
+        _fail(f"'{text}' is not a date we can read.")
+    # Exact types: level 2 forms such as "2014?-05" subclass these.
+    if type(parsed) not in RECORDED_FORMS or (
+        type(parsed) is UncertainOrApproximate and type(parsed.date) is not Date
+    ):
+        _fail(f"'{text}' is a form of EDTF we do not record (times, sets and qualifiers on "
+              "part of a date are not supported).")
+    earliest = struct_time_to_date(parsed.lower_strict())
+    latest = struct_time_to_date(parsed.upper_strict())
+    if not MIN_YEAR <= earliest.year <= MAX_YEAR:
+        _fail(f"'{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}.")
+    precision = _precision_of(parsed, earliest, latest)
+    approximate = bool(getattr(parsed, "is_approximate", False))
+    uncertain = bool(getattr(parsed, "is_uncertain", False))
+    if getattr(parsed, "is_uncertain_and_approximate", False):
+        approximate = uncertain = True
+    padding = QUALIFIER_PADDING[precision] * (approximate + uncertain)
+    return _Point(_unit_start(earliest - padding, precision),
+                  _unit_end(latest + padding, precision),
+                  earliest, latest, precision, approximate, uncertain)
+
+
+def _unit_start(day, precision):
+    """Snap a padded bound to the first day of its unit, so "c. April" starts on 1 March."""
+    if precision == DatePrecision.DAY:
+        return day
+    if precision in (DatePrecision.MONTH, DatePrecision.SEASON):
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def _unit_end(day, precision):
+    if precision == DatePrecision.DAY:
+        return day
+    if precision in (DatePrecision.MONTH, DatePrecision.SEASON):
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return day.replace(month=12, day=31)
+
+
+def _precision_of(parsed, first, last):
+    if isinstance(parsed, Season):
+        return DatePrecision.SEASON
+    if isinstance(parsed, Unspecified):
+        # edtf names the precision of the digits written ("2014-XX" is "month"); we
+        # want what is known, which is the year.
+        return _precision_of_range(first, last)
+    if isinstance(parsed, UncertainOrApproximate):
+        parsed = parsed.date
+    return DatePrecision(parsed.precision)
+
+
+def _precision_of_range(first, last):
+    if (first.year, first.month) == (last.year, last.month):
+        return DatePrecision.MONTH
+    if first.year == last.year:
+        return DatePrecision.YEAR
+    if last.year - first.year < 10:
+        return DatePrecision.DECADE
+    return DatePrecision.CENTURY
+
+
+def _check_numeric_parts(text):
+    """Name the bad part of a plain numeric date, which edtf only reports by position."""
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if month is not None and not 1 <= month <= 12 and not 21 <= month <= 24:
+        _fail(f"'{text}' has month {month:02d}; months run from 01 to 12 "
+              "(21 to 24 are the seasons).")
+    if day is not None and month is not None and month <= 12:
+        last_day = calendar.monthrange(year, month)[1] if year else 31
+        if not 1 <= day <= last_day:
+            _fail(f"'{text}' has day {day:02d}, but {calendar.month_name[month]} {year} "
+                  f"has {last_day} days.")
+
+
+def _fail(problem):
+    raise InvalidDate(f"{problem} Valid dates look like: {EXAMPLES}.")

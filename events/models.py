@@ -1,0 +1,591 @@
+"""The censorship event database: events, who took part, where it hit, and the sources."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from . import choices
+from .dates import InvalidDate, parse_date
+from .querysets import EventQuerySet
+
+WIKIDATA_PATTERN = r"^Q[1-9][0-9]*$"
+wikidata_validator = RegexValidator(
+    WIKIDATA_PATTERN, "A Wikidata id is Q followed by digits, such as Q15031."
+)
+DATE_HELP = (
+    "As the sources give it, in EDTF: 2014-05-27 (a day), 2014-03 (a month), 2014 (a year), "
+    "2014-04~ (approximately April 2014), 2014-05? (May 2014, uncertain), "
+    "2014-05-27/2014-06-27 (a span), 2009-07-07/.. (since 7 July 2009, still ongoing)."
+)
+
+
+def wikidata_constraint(model_name):
+    return models.CheckConstraint(
+        condition=Q(wikidata_id="") | Q(wikidata_id__regex=WIKIDATA_PATTERN),
+        name=f"{model_name}_wikidata_id_format",
+        violation_error_message="A Wikidata id is Q followed by digits, such as Q15031.",
+    )
+
+
+class SlugNaturalKeyManager(models.Manager):
+    """Let fixtures refer to rows by slug, so they load into any database."""
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class SluggedModel(models.Model):
+    slug = models.SlugField(
+        max_length=120, unique=True, help_text="Short stable name used in URLs and filters."
+    )
+
+    objects = SlugNaturalKeyManager()
+
+    class Meta:
+        abstract = True
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class EventCategory(SluggedModel):
+    name = models.CharField(max_length=100, unique=True, help_text="Such as 'Content control'.")
+    description = models.TextField(blank=True, help_text="What belongs in this category.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
+
+    class Meta:
+        ordering = ("position", "name")
+        verbose_name_plural = "event categories"
+
+    def __str__(self):
+        return self.name
+
+
+class EventTypeManager(SlugNaturalKeyManager):
+    def get_queryset(self):
+        return super().get_queryset().select_related("category")
+
+
+class EventType(SluggedModel):
+    category = models.ForeignKey(
+        EventCategory,
+        on_delete=models.PROTECT,
+        related_name="types",
+        help_text="The category this type belongs to.",
+    )
+    name = models.CharField(max_length=100, help_text="Such as 'Account removal or suspension'.")
+    description = models.TextField(blank=True, help_text="When to use this type.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within its category.")
+
+    objects = EventTypeManager()
+
+    class Meta:
+        ordering = ("category__position", "position", "name")
+        constraints = [
+            models.UniqueConstraint(fields=["category", "name"], name="eventtype_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.category.name}: {self.name}"
+
+
+class Tag(SluggedModel):
+    name = models.CharField(max_length=100, unique=True, help_text="Such as 'instant messaging'.")
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self):
+        return self.name
+
+
+class Alias(models.Model):
+    """Another name for an actor or platform: 习近平 for Xi Jinping, 微信 for WeChat."""
+
+    name = models.CharField(max_length=200, help_text="The name as written, in any script.")
+    kind = models.CharField(
+        max_length=20, choices=choices.AliasKind, default=choices.AliasKind.NAME,
+        help_text="What sort of name this is.",
+    )
+    language = models.CharField(
+        max_length=10, blank=True, choices=choices.LANGUAGES,
+        help_text="Language of the name, if it matters (zh-hans for 微信).",
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+
+class Actor(SluggedModel, TimestampedModel):
+    name = models.CharField(max_length=200, help_text="The usual English name.")
+    kind = models.CharField(
+        max_length=20, choices=choices.ActorKind, help_text="What sort of actor this is."
+    )
+    country = CountryField(blank=True, help_text="Where the actor is based, if anywhere.")
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The organisation this one belongs to (a ministry's government).",
+    )
+    description = models.TextField(blank=True, help_text="Who they are, in a sentence or two.")
+    wikidata_id = models.CharField(
+        max_length=20, blank=True, validators=[wikidata_validator],
+        help_text="Wikidata item, such as Q15031 for Xi Jinping.",
+    )
+    url = models.URLField(max_length=500, blank=True, help_text="Official website.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            wikidata_constraint("actor"),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="actor_not_own_parent",
+                violation_error_message="An actor cannot be its own parent.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ActorAlias(Alias):
+    actor = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="aliases")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "actor aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["actor", "name"], name="actoralias_unique_name"),
+        ]
+
+
+class Platform(SluggedModel, TimestampedModel):
+    name = models.CharField(max_length=200, help_text="The usual English name, such as WeChat.")
+    kind = models.CharField(
+        max_length=20, choices=choices.PlatformKind, help_text="What sort of service it is."
+    )
+    operator = models.ForeignKey(
+        Actor,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="operated_platforms",
+        help_text="The company or body that runs it (Tencent for WeChat).",
+    )
+    country = CountryField(blank=True, help_text="Where it is based.")
+    description = models.TextField(blank=True, help_text="What it is, in a sentence or two.")
+    wikidata_id = models.CharField(
+        max_length=20, blank=True, validators=[wikidata_validator],
+        help_text="Wikidata item, such as Q283233 for WeChat.",
+    )
+    url = models.URLField(max_length=500, blank=True, help_text="Its website.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [wikidata_constraint("platform")]
+
+    def __str__(self):
+        return self.name
+
+
+class PlatformAlias(Alias):
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="aliases")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "platform aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "name"], name="platformalias_unique_name"),
+        ]
+
+
+class SourceManager(models.Manager):
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
+
+
+class Source(TimestampedModel):
+    key = models.SlugField(
+        max_length=160, unique=True,
+        help_text="Short stable name, such as chinatopix-2014-05-28-instant-messaging.",
+    )
+    title = models.CharField(max_length=500, help_text="Headline or document title.")
+    url = models.URLField(max_length=1000, blank=True, help_text="Where it was published.")
+    publisher = models.CharField(max_length=200, blank=True, help_text="Outlet or body.")
+    publisher_actor = models.ForeignKey(
+        Actor,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="published_sources",
+        help_text="The publisher as an actor, when it is one (Xinhua).",
+    )
+    authors = models.CharField(max_length=500, blank=True, help_text="Separated by '; '.")
+    published_on = models.DateField(null=True, blank=True, help_text="Publication date.")
+    language = models.CharField(
+        max_length=10, blank=True, choices=choices.LANGUAGES,
+        help_text="Language of the source.",
+    )
+    kind = models.CharField(
+        max_length=20, choices=choices.SourceKind, help_text="What sort of document it is."
+    )
+    archive_url = models.URLField(
+        max_length=1000, blank=True, help_text="An archived copy (Wayback Machine, archive.today)."
+    )
+    accessed_on = models.DateField(null=True, blank=True, help_text="When we last read it.")
+    reliability = models.CharField(
+        max_length=20, choices=choices.Reliability, default=choices.Reliability.UNKNOWN,
+        help_text="How far this source can be trusted for facts of this kind.",
+    )
+    full_text = models.TextField(
+        blank=True,
+        help_text="Private copy of the text, to check quotes against. Never published.",
+    )
+
+    objects = SourceManager()
+    history = HistoricalRecords(excluded_fields=["full_text"])
+
+    class Meta:
+        ordering = ("-published_on", "title")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url"], condition=~Q(url=""), name="source_unique_url",
+                violation_error_message="Another source already has this URL.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.key,)
+
+
+class EventManager(models.Manager.from_queryset(EventQuerySet)):
+    def get_by_natural_key(self, public_id):
+        return self.get(public_id=public_id)
+
+
+class Event(TimestampedModel):
+    public_id = models.CharField(
+        max_length=24, unique=True, editable=False,
+        help_text="Stable public identifier such as CN-2014-0003; fixed at creation.",
+    )
+    title = models.CharField(max_length=300, help_text="What happened, in one line.")
+    summary = models.TextField(help_text="What happened, in our own words; public.")
+    event_type = models.ForeignKey(
+        EventType, on_delete=models.PROTECT, related_name="events", null=True, blank=True,
+        help_text="The kind of event. Required to publish.",
+    )
+
+    date_text = models.CharField("date", max_length=64, help_text=DATE_HELP)
+    date_earliest = models.DateField(
+        editable=False, help_text="Earliest day the event may have touched."
+    )
+    date_latest = models.DateField(
+        null=True, editable=False, help_text="Latest day it may have touched; empty if ongoing."
+    )
+    date_precision = models.CharField(
+        max_length=10, choices=choices.DatePrecision, editable=False
+    )
+    date_is_approximate = models.BooleanField(default=False, editable=False)
+    date_is_uncertain = models.BooleanField(default=False, editable=False)
+
+    country = CountryField(blank=True, help_text="Where it happened; leave empty if global.")
+    is_global = models.BooleanField(
+        default=False, help_text="The event spans the world rather than one country."
+    )
+    locality = models.CharField(
+        max_length=200, blank=True, help_text="Province, city or district, as free text."
+    )
+    latitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="Optional, with longitude, in decimal degrees.",
+    )
+    longitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text="Optional, with latitude, in decimal degrees.",
+    )
+
+    actors = models.ManyToManyField(Actor, through="EventActor", related_name="events")
+    platforms = models.ManyToManyField(
+        Platform, blank=True, related_name="events", help_text="Services the event hit."
+    )
+    sources = models.ManyToManyField(Source, through="Citation", related_name="events")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="events")
+
+    verification = models.CharField(
+        max_length=20, choices=choices.Verification, default=choices.Verification.SINGLE_SOURCE,
+        help_text="How well the sources establish the event.",
+    )
+    status = models.CharField(
+        max_length=20, choices=choices.EventStatus, default=choices.EventStatus.DRAFT,
+        help_text="Only published events are public.",
+    )
+    first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    internal_notes = models.TextField(
+        blank=True, help_text="For curators only; never public."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        editable=False, related_name="events_created",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        editable=False, related_name="events_updated",
+    )
+
+    objects = EventManager()
+    history = HistoricalRecords(m2m_fields=[platforms, tags])
+
+    class Meta:
+        ordering = ("date_earliest", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_latest__isnull=True) | Q(date_latest__gte=F("date_earliest")),
+                name="event_date_latest_not_before_earliest",
+                violation_error_message="The date ends before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(date_text=""), name="event_date_required",
+                violation_error_message="A date is required.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_global=False) | Q(country=""), name="event_global_has_no_country",
+                violation_error_message="A global event has no country.",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="event_coordinates_both_or_neither",
+                violation_error_message="Give both latitude and longitude, or neither.",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="event_coordinates_in_range",
+                violation_error_message="Latitude runs from -90 to 90, longitude from -180 to 180.",
+            ),
+            models.CheckConstraint(
+                condition=Q(public_id__regex=r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}$"),
+                name="event_public_id_format",
+                violation_error_message="A public id looks like CN-2014-0003.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=choices.EventStatus.PUBLISHED)
+                | Q(first_published_at__isnull=False),
+                name="event_published_has_first_published_at",
+            ),
+        ]
+        indexes = [
+            # "Events that may overlap [a, b]" and the timeline ordered by date.
+            models.Index(fields=["date_earliest", "id"], name="event_date_order_idx"),
+            # "Events certainly within [a, b]": bounds the other end of the range.
+            models.Index(fields=["date_latest"], name="event_date_latest_idx"),
+            # The public timeline: published events in date order.
+            models.Index(fields=["status", "date_earliest", "id"], name="event_status_date_idx"),
+            # Events by country (filters and the admin's country filter).
+            models.Index(fields=["country", "date_earliest"], name="event_country_date_idx"),
+            # "What changed since my last pull": researchers' sync.
+            models.Index(fields=["updated_at", "id"], name="event_updated_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.public_id or 'new'}: {self.title}"
+
+    def clean(self):
+        try:
+            self.set_date(self.date_text)
+        except InvalidDate as error:
+            raise ValidationError({"date_text": str(error)}) from error
+        if self.is_global and self.country:
+            raise ValidationError({"is_global": "A global event has no country; clear one."})
+
+    def set_date(self, text):
+        """Store the EDTF text and the bounds derived from it; raise InvalidDate if unreadable."""
+        bounds = parse_date(text)
+        self.date_text = bounds.text
+        self.date_earliest = bounds.earliest
+        self.date_latest = bounds.latest
+        self.date_precision = bounds.precision
+        self.date_is_approximate = bounds.is_approximate
+        self.date_is_uncertain = bounds.is_uncertain
+
+    def natural_key(self):
+        return (self.public_id,)
+
+    @property
+    def is_ongoing(self):
+        return self.date_latest is None
+
+    @property
+    def is_public(self):
+        return self.status == choices.EventStatus.PUBLISHED
+
+
+class EventActor(models.Model):
+    """One actor's part in one event: who ordered, enforced, was targeted, ..."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="actor_roles")
+    actor = models.ForeignKey(
+        Actor, on_delete=models.PROTECT, related_name="event_roles", help_text="Who."
+    )
+    role = models.CharField(
+        max_length=20, choices=choices.Role, help_text="Their part in this event."
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text="Optional detail, such as 'heads the group'."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("event", "role", "actor__name")
+        verbose_name = "actor role"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "actor", "role"], name="eventactor_unique_role",
+                violation_error_message="This actor already has this role in this event.",
+            ),
+        ]
+        indexes = [
+            # "Events where this actor played this role" (the actor + role filter).
+            models.Index(fields=["actor", "role"], name="eventactor_actor_role_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.actor} ({self.get_role_display()})"
+
+
+class Citation(models.Model):
+    """A source that supports an event, down to the quoted passage."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="citations")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="citations", help_text="Which source."
+    )
+    quote = models.TextField(
+        blank=True, help_text="The passage that supports the event, copied exactly."
+    )
+    locator = models.CharField(
+        max_length=100, blank=True, help_text="Where in the source: paragraph, page, timestamp."
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text="What this citation supports, if not obvious."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("event", "id")
+        indexes = [
+            # Events citing one source (a source's page, duplicate detection by URL).
+            models.Index(fields=["source", "event"], name="citation_source_event_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.source} {self.locator}".strip()
+
+
+class EventRelation(models.Model):
+    """A typed link between two events, read from the first to the second."""
+
+    from_event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="relations_out"
+    )
+    to_event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="relations_in",
+        help_text="The other event.",
+    )
+    relation_type = models.CharField(
+        max_length=20, choices=choices.RelationType,
+        help_text="How this event relates to the other one.",
+    )
+    note = models.CharField(max_length=300, blank=True, help_text="Why they are linked.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("from_event", "relation_type", "to_event")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_event=F("to_event")), name="eventrelation_not_to_itself",
+                violation_error_message="An event cannot be related to itself.",
+            ),
+            models.UniqueConstraint(
+                fields=["from_event", "to_event", "relation_type"],
+                name="eventrelation_unique_link",
+                violation_error_message="These events are already linked this way.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_event.public_id} {self.get_relation_type_display()} " \
+            f"{self.to_event.public_id}"
+
+
+class EventCount(models.Model):
+    """How many accounts, posts or people were affected, as faithfully as the source says."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="counts")
+    qualifier = models.CharField(
+        max_length=20, choices=choices.CountQualifier, default=choices.CountQualifier.EXACTLY,
+        help_text="'over 40' is More than 40; 'some 40' is About 40.",
+    )
+    quantity = models.PositiveBigIntegerField(help_text="The number.")
+    unit = models.CharField(max_length=20, choices=choices.CountUnit, help_text="Of what.")
+    note = models.CharField(
+        max_length=300, blank=True, help_text="Such as 'public accounts removed'."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("event", "unit", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(unit=choices.CountUnit.OTHER) | Q(note__gt=""),
+                name="eventcount_other_unit_explained",
+                violation_error_message="Say in the note what is counted when the unit is Other.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_qualifier_display()} {self.quantity} {self.get_unit_display().lower()}"
+
+
+class PublicIdSequence(models.Model):
+    """The last number handed out per prefix, so a deleted event's id is never reused."""
+
+    prefix = models.CharField(max_length=12, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.prefix}: {self.last_number}"
+
