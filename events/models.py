@@ -234,6 +234,9 @@ class Source(TimestampedModel):
         help_text="Short stable name, such as chinatopix-2014-05-28-instant-messaging.",
     )
     title = models.CharField(max_length=500, help_text="Headline or document title.")
+    summary = models.TextField(
+        blank=True, help_text="What the source reports, in our own words; public."
+    )
     url = models.URLField(max_length=1000, blank=True, help_text="Where it was published.")
     publisher = models.CharField(max_length=200, blank=True, help_text="Outlet or body.")
     publisher_actor = models.ForeignKey(
