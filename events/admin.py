@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Max, Min
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,6 +26,9 @@ from .models import (
     Source,
     Tag,
 )
+
+# A URL typed without a scheme is read as https (Django 6's default; 5.2 warns otherwise).
+HTTPS_URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class YearOverlapFilter(admin.SimpleListFilter):
@@ -64,11 +68,14 @@ class CitationInlineFormSet(forms.BaseInlineFormSet):
         if self.instance.status != EventStatus.PUBLISHED:
             return
         kept = [
-            form for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        if not kept:
-            raise ValidationError("A published event needs at least one citation.")
+        # The event and its citations are saved together: count the citations in the form.
+        problems = services.event_publication_problems(
+            event=self.instance, citation_count=len(kept)
+        )
+        if problems:
+            raise ValidationError(f"A published event needs {', '.join(problems)}.")
 
 
 class CitationInline(admin.StackedInline):
@@ -97,23 +104,44 @@ class EventCountInline(admin.TabularInline):
 @admin.register(Event)
 class EventAdmin(SimpleHistoryAdmin):
     list_display = (
-        "public_id", "date_text", "title", "event_type", "country", "status", "verification",
+        "public_id",
+        "date_text",
+        "title",
+        "event_type",
+        "country",
+        "status",
+        "verification",
     )
     list_display_links = ("public_id", "title")
     list_filter = (
-        "status", "event_type__category", "event_type", "country", "platforms",
-        "verification", YearOverlapFilter,
+        "status",
+        "event_type__category",
+        "event_type",
+        "country",
+        "platforms",
+        "verification",
+        YearOverlapFilter,
     )
     search_fields = (
-        "public_id", "title", "summary", "actors__name", "actors__aliases__name",
-        "platforms__name", "platforms__aliases__name",
+        "public_id",
+        "title",
+        "summary",
+        "actors__name",
+        "actors__aliases__name",
+        "platforms__name",
+        "platforms__aliases__name",
     )
     list_select_related = ("event_type__category",)
     ordering = ("-date_earliest", "-id")
     autocomplete_fields = ("event_type", "platforms", "tags")
     readonly_fields = (
-        "public_id", "date_bounds", "first_published_at", "created_at", "created_by",
-        "updated_at", "updated_by",
+        "public_id",
+        "date_bounds",
+        "first_published_at",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
     )
     inlines = (EventActorInline, EventCountInline, CitationInline, EventRelationInline)
     fieldsets = (
@@ -122,11 +150,17 @@ class EventAdmin(SimpleHistoryAdmin):
         ("Where", {"fields": ("country", "is_global", "locality", ("latitude", "longitude"))}),
         ("What it hit", {"fields": ("platforms",)}),
         ("Status", {"fields": ("verification", "status", "internal_notes")}),
-        ("Record", {
-            "classes": ("collapse",),
-            "fields": ("first_published_at", ("created_at", "created_by"),
-                       ("updated_at", "updated_by")),
-        }),
+        (
+            "Record",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "first_published_at",
+                    ("created_at", "created_by"),
+                    ("updated_at", "updated_by"),
+                ),
+            },
+        ),
     )
     show_full_result_count = False
     actions = ("publish",)
@@ -139,8 +173,14 @@ class EventAdmin(SimpleHistoryAdmin):
         if event.date_earliest is None:
             return "-"
         latest = event.date_latest.isoformat() if event.date_latest else "ongoing"
-        qualifiers = [word for word, flag in (("approximate", event.date_is_approximate),
-                                              ("uncertain", event.date_is_uncertain)) if flag]
+        qualifiers = [
+            word
+            for word, flag in (
+                ("approximate", event.date_is_approximate),
+                ("uncertain", event.date_is_uncertain),
+            )
+            if flag
+        ]
         detail = f"{event.get_date_precision_display().lower()} precision"
         if qualifiers:
             detail += ", " + " and ".join(qualifiers)
@@ -197,6 +237,7 @@ class ActorAliasInline(admin.TabularInline):
 
 @admin.register(Actor)
 class ActorAdmin(SimpleHistoryAdmin):
+    formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "country", "parent", "wikidata_id")
     list_filter = ("kind", "country")
     list_select_related = ("parent",)
@@ -213,6 +254,7 @@ class PlatformAliasInline(admin.TabularInline):
 
 @admin.register(Platform)
 class PlatformAdmin(SimpleHistoryAdmin):
+    formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "operator", "country", "wikidata_id")
     list_filter = ("kind", "country")
     list_select_related = ("operator",)
@@ -224,6 +266,7 @@ class PlatformAdmin(SimpleHistoryAdmin):
 
 @admin.register(Source)
 class SourceAdmin(SimpleHistoryAdmin):
+    formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("title", "publisher", "published_on", "kind", "language", "reliability")
     list_filter = ("kind", "reliability", "language")
     search_fields = ("title", "publisher", "authors", "url", "key")
@@ -232,7 +275,19 @@ class SourceAdmin(SimpleHistoryAdmin):
     date_hierarchy = "published_on"
     fieldsets = (
         (None, {"fields": ("title", "key", "kind", "url", "archive_url")}),
-        ("Publication", {"fields": ("publisher", "publisher_actor", "authors", "published_on",
-                                    "language", "accessed_on", "reliability")}),
+        (
+            "Publication",
+            {
+                "fields": (
+                    "publisher",
+                    "publisher_actor",
+                    "authors",
+                    "published_on",
+                    "language",
+                    "accessed_on",
+                    "reliability",
+                )
+            },
+        ),
         ("Private", {"classes": ("collapse",), "fields": ("full_text",)}),
     )

@@ -28,6 +28,8 @@ EXAMPLES = (
 )
 OPEN_END = ".."
 MIN_YEAR, MAX_YEAR = 1000, 9999
+FLOOR, CEILING = datetime.date(MIN_YEAR, 1, 1), datetime.date(MAX_YEAR, 12, 31)
+WINTER = "-24"
 MAX_LENGTH = 64
 
 # How far an approximate (~) or uncertain (?) date may stray, by its precision. One unit of
@@ -63,6 +65,7 @@ class DateBounds:
     precision: str
     is_approximate: bool
     is_uncertain: bool
+    stated_start: datetime.date  # the first day the text names, before any widening
 
     @property
     def is_ongoing(self):
@@ -91,29 +94,42 @@ def parse_date(text):
         _fail(f"'{text}' has more than one '/'; a span has exactly one.")
     if "/" not in text:
         point = _parse_point(text)
-        return DateBounds(text, point.earliest, point.latest, point.precision,
-                          point.is_approximate, point.is_uncertain)
-    return _parse_span(text, *text.split("/"))
+        return _bounds(text, point, point)
+    start_text, end_text = (part.strip() for part in text.split("/"))
+    return _parse_span(f"{start_text}/{end_text}", start_text, end_text)
+
+
+def _bounds(text, start, end, *, ongoing=False):
+    """Combine the two ends of a span; a single date is a span from itself to itself."""
+    return DateBounds(
+        text=text,
+        earliest=start.earliest,
+        latest=None if ongoing else end.latest,
+        precision=max(start.precision, end.precision, key=PRECISION_ORDER.index),
+        is_approximate=start.is_approximate or end.is_approximate,
+        is_uncertain=start.is_uncertain or end.is_uncertain,
+        stated_start=start.stated_first,
+    )
 
 
 def _parse_span(text, start_text, end_text):
     if start_text in ("", OPEN_END):
-        _fail(f"'{text}' has no start. Give the earliest date the sources allow, even if only "
-              "a year or an approximate one (2009~/2014-05).")
+        _fail(
+            f"'{text}' has no start. Give the earliest date the sources allow, even if only "
+            "a year or an approximate one (2009~/2014-05)."
+        )
     if end_text == "":
-        _fail(f"'{text}' has no end. Write '{start_text}/..' for an event that is still "
-              "ongoing, or give an approximate end (2014-05/2014-07~).")
+        _fail(
+            f"'{text}' has no end. Write '{start_text}/..' for an event that is still "
+            "ongoing, or give an approximate end (2014-05/2014-07~)."
+        )
     start = _parse_point(start_text)
     if end_text == OPEN_END:
-        return DateBounds(text, start.earliest, None, start.precision,
-                          start.is_approximate, start.is_uncertain)
+        return _bounds(text, start, start, ongoing=True)
     end = _parse_point(end_text)
     if end.stated_last < start.stated_first:
         _fail(f"'{text}' ends ({end_text}) before it starts ({start_text}).")
-    coarser = max(start.precision, end.precision, key=PRECISION_ORDER.index)
-    return DateBounds(text, start.earliest, end.latest, coarser,
-                      start.is_approximate or end.is_approximate,
-                      start.is_uncertain or end.is_uncertain)
+    return _bounds(text, start, end)
 
 
 def _parse_point(text):
@@ -128,21 +144,51 @@ def _parse_point(text):
     if type(parsed) not in RECORDED_FORMS or (
         type(parsed) is UncertainOrApproximate and type(parsed.date) is not Date
     ):
-        _fail(f"'{text}' is a form of EDTF we do not record (times, sets and qualifiers on "
-              "part of a date are not supported).")
-    earliest = struct_time_to_date(parsed.lower_strict())
-    latest = struct_time_to_date(parsed.upper_strict())
-    if not MIN_YEAR <= earliest.year <= MAX_YEAR:
+        _fail(
+            f"'{text}' is a form of EDTF we do not record (times, sets and qualifiers on "
+            "part of a date are not supported)."
+        )
+    try:
+        first = struct_time_to_date(parsed.lower_strict())
+        last = struct_time_to_date(parsed.upper_strict())
+    except (ValueError, OverflowError):  # negative or five-digit years
         _fail(f"'{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}.")
-    precision = _precision_of(parsed, earliest, latest)
+    if not (first.year >= MIN_YEAR and last.year <= MAX_YEAR):
+        _fail(f"'{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}.")
+    if isinstance(parsed, Season) and text.endswith(WINTER):
+        last = _winter_end(last)
+    precision = _precision_of(parsed, first, last)
     approximate = bool(getattr(parsed, "is_approximate", False))
     uncertain = bool(getattr(parsed, "is_uncertain", False))
     if getattr(parsed, "is_uncertain_and_approximate", False):
         approximate = uncertain = True
     padding = QUALIFIER_PADDING[precision] * (approximate + uncertain)
-    return _Point(_unit_start(earliest - padding, precision),
-                  _unit_end(latest + padding, precision),
-                  earliest, latest, precision, approximate, uncertain)
+    return _Point(
+        earliest=_unit_start(_shift(first, -padding), precision),
+        latest=_unit_end(_shift(last, padding), precision),
+        stated_first=first,
+        stated_last=last,
+        precision=precision,
+        is_approximate=approximate,
+        is_uncertain=uncertain,
+    )
+
+
+def _winter_end(december_last):
+    """Winter runs into the next year's February; edtf stops it at 31 December."""
+    if december_last.year == MAX_YEAR:
+        return december_last
+    year = december_last.year + 1
+    return datetime.date(year, 2, calendar.monthrange(year, 2)[1])
+
+
+def _shift(day, delta):
+    """Move a day by a padding, staying inside the years we record."""
+    try:
+        shifted = day + delta
+    except (ValueError, OverflowError):
+        return FLOOR if delta.years < 0 or delta.months < 0 or delta.days < 0 else CEILING
+    return min(max(shifted, FLOOR), CEILING)
 
 
 def _unit_start(day, precision):
@@ -191,13 +237,16 @@ def _check_numeric_parts(text):
         return
     year, month, day = (int(part) if part else None for part in match.groups())
     if month is not None and not 1 <= month <= 12 and not 21 <= month <= 24:
-        _fail(f"'{text}' has month {month:02d}; months run from 01 to 12 "
-              "(21 to 24 are the seasons).")
+        _fail(
+            f"'{text}' has month {month:02d}; months run from 01 to 12 (21 to 24 are the seasons)."
+        )
     if day is not None and month is not None and month <= 12:
         last_day = calendar.monthrange(year, month)[1] if year else 31
         if not 1 <= day <= last_day:
-            _fail(f"'{text}' has day {day:02d}, but {calendar.month_name[month]} {year} "
-                  f"has {last_day} days.")
+            _fail(
+                f"'{text}' has day {day:02d}, but {calendar.month_name[month]} {year} "
+                f"has {last_day} days."
+            )
 
 
 def _fail(problem):

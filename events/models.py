@@ -12,7 +12,8 @@ from . import choices
 from .dates import InvalidDate, parse_date
 from .querysets import EventQuerySet
 
-WIKIDATA_PATTERN = r"^Q[1-9][0-9]*$"
+# \Z, not $: $ also matches before a final newline. Both databases read \Z as end of text.
+WIKIDATA_PATTERN = r"^Q[1-9][0-9]*\Z"
 wikidata_validator = RegexValidator(
     WIKIDATA_PATTERN, "A Wikidata id is Q followed by digits, such as Q15031."
 )
@@ -116,11 +117,15 @@ class Alias(models.Model):
 
     name = models.CharField(max_length=200, help_text="The name as written, in any script.")
     kind = models.CharField(
-        max_length=20, choices=choices.AliasKind, default=choices.AliasKind.NAME,
+        max_length=20,
+        choices=choices.AliasKind,
+        default=choices.AliasKind.NAME,
         help_text="What sort of name this is.",
     )
     language = models.CharField(
-        max_length=10, blank=True, choices=choices.LANGUAGES,
+        max_length=10,
+        blank=True,
+        choices=choices.LANGUAGES,
         help_text="Language of the name, if it matters (zh-hans for 微信).",
     )
 
@@ -147,7 +152,9 @@ class Actor(SluggedModel, TimestampedModel):
     )
     description = models.TextField(blank=True, help_text="Who they are, in a sentence or two.")
     wikidata_id = models.CharField(
-        max_length=20, blank=True, validators=[wikidata_validator],
+        max_length=20,
+        blank=True,
+        validators=[wikidata_validator],
         help_text="Wikidata item, such as Q15031 for Xi Jinping.",
     )
     url = models.URLField(max_length=500, blank=True, help_text="Official website.")
@@ -159,7 +166,8 @@ class Actor(SluggedModel, TimestampedModel):
         constraints = [
             wikidata_constraint("actor"),
             models.CheckConstraint(
-                condition=~Q(parent=F("id")), name="actor_not_own_parent",
+                condition=~Q(parent=F("id")),
+                name="actor_not_own_parent",
                 violation_error_message="An actor cannot be its own parent.",
             ),
         ]
@@ -196,7 +204,9 @@ class Platform(SluggedModel, TimestampedModel):
     country = CountryField(blank=True, help_text="Where it is based.")
     description = models.TextField(blank=True, help_text="What it is, in a sentence or two.")
     wikidata_id = models.CharField(
-        max_length=20, blank=True, validators=[wikidata_validator],
+        max_length=20,
+        blank=True,
+        validators=[wikidata_validator],
         help_text="Wikidata item, such as Q283233 for WeChat.",
     )
     url = models.URLField(max_length=500, blank=True, help_text="Its website.")
@@ -230,7 +240,8 @@ class SourceManager(models.Manager):
 
 class Source(TimestampedModel):
     key = models.SlugField(
-        max_length=160, unique=True,
+        max_length=160,
+        unique=True,
         help_text="Short stable name, such as chinatopix-2014-05-28-instant-messaging.",
     )
     title = models.CharField(max_length=500, help_text="Headline or document title.")
@@ -250,7 +261,9 @@ class Source(TimestampedModel):
     authors = models.CharField(max_length=500, blank=True, help_text="Separated by '; '.")
     published_on = models.DateField(null=True, blank=True, help_text="Publication date.")
     language = models.CharField(
-        max_length=10, blank=True, choices=choices.LANGUAGES,
+        max_length=10,
+        blank=True,
+        choices=choices.LANGUAGES,
         help_text="Language of the source.",
     )
     kind = models.CharField(
@@ -261,7 +274,9 @@ class Source(TimestampedModel):
     )
     accessed_on = models.DateField(null=True, blank=True, help_text="When we last read it.")
     reliability = models.CharField(
-        max_length=20, choices=choices.Reliability, default=choices.Reliability.UNKNOWN,
+        max_length=20,
+        choices=choices.Reliability,
+        default=choices.Reliability.UNKNOWN,
         help_text="How far this source can be trusted for facts of this kind.",
     )
     full_text = models.TextField(
@@ -276,7 +291,9 @@ class Source(TimestampedModel):
         ordering = ("-published_on", "title")
         constraints = [
             models.UniqueConstraint(
-                fields=["url"], condition=~Q(url=""), name="source_unique_url",
+                fields=["url"],
+                condition=~Q(url=""),
+                name="source_unique_url",
                 violation_error_message="Another source already has this URL.",
             ),
         ]
@@ -295,13 +312,19 @@ class EventManager(models.Manager.from_queryset(EventQuerySet)):
 
 class Event(TimestampedModel):
     public_id = models.CharField(
-        max_length=24, unique=True, editable=False,
+        max_length=24,
+        unique=True,
+        editable=False,
         help_text="Stable public identifier such as CN-2014-0003; fixed at creation.",
     )
     title = models.CharField(max_length=300, help_text="What happened, in one line.")
     summary = models.TextField(help_text="What happened, in our own words; public.")
     event_type = models.ForeignKey(
-        EventType, on_delete=models.PROTECT, related_name="events", null=True, blank=True,
+        EventType,
+        on_delete=models.PROTECT,
+        related_name="events",
+        null=True,
+        blank=True,
         help_text="The kind of event. Required to publish.",
     )
 
@@ -312,9 +335,7 @@ class Event(TimestampedModel):
     date_latest = models.DateField(
         null=True, editable=False, help_text="Latest day it may have touched; empty if ongoing."
     )
-    date_precision = models.CharField(
-        max_length=10, choices=choices.DatePrecision, editable=False
-    )
+    date_precision = models.CharField(max_length=10, choices=choices.DatePrecision, editable=False)
     date_is_approximate = models.BooleanField(default=False, editable=False)
     date_is_uncertain = models.BooleanField(default=False, editable=False)
 
@@ -326,12 +347,18 @@ class Event(TimestampedModel):
         max_length=200, blank=True, help_text="Province, city or district, as free text."
     )
     latitude = models.DecimalField(
-        max_digits=8, decimal_places=5, null=True, blank=True,
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
         help_text="Optional, with longitude, in decimal degrees.",
     )
     longitude = models.DecimalField(
-        max_digits=8, decimal_places=5, null=True, blank=True,
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
         help_text="Optional, with latitude, in decimal degrees.",
     )
@@ -344,24 +371,34 @@ class Event(TimestampedModel):
     tags = models.ManyToManyField(Tag, blank=True, related_name="events")
 
     verification = models.CharField(
-        max_length=20, choices=choices.Verification, default=choices.Verification.SINGLE_SOURCE,
+        max_length=20,
+        choices=choices.Verification,
+        default=choices.Verification.SINGLE_SOURCE,
         help_text="How well the sources establish the event.",
     )
     status = models.CharField(
-        max_length=20, choices=choices.EventStatus, default=choices.EventStatus.DRAFT,
+        max_length=20,
+        choices=choices.EventStatus,
+        default=choices.EventStatus.DRAFT,
         help_text="Only published events are public.",
     )
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
-    internal_notes = models.TextField(
-        blank=True, help_text="For curators only; never public."
-    )
+    internal_notes = models.TextField(blank=True, help_text="For curators only; never public.")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        editable=False, related_name="events_created",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="events_created",
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        editable=False, related_name="events_updated",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="events_updated",
     )
 
     objects = EventManager()
@@ -376,11 +413,13 @@ class Event(TimestampedModel):
                 violation_error_message="The date ends before it starts.",
             ),
             models.CheckConstraint(
-                condition=~Q(date_text=""), name="event_date_required",
+                condition=~Q(date_text=""),
+                name="event_date_required",
                 violation_error_message="A date is required.",
             ),
             models.CheckConstraint(
-                condition=Q(is_global=False) | Q(country=""), name="event_global_has_no_country",
+                condition=Q(is_global=False) | Q(country=""),
+                name="event_global_has_no_country",
                 violation_error_message="A global event has no country.",
             ),
             models.CheckConstraint(
@@ -396,7 +435,7 @@ class Event(TimestampedModel):
                 violation_error_message="Latitude runs from -90 to 90, longitude from -180 to 180.",
             ),
             models.CheckConstraint(
-                condition=Q(public_id__regex=r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}$"),
+                condition=Q(public_id__regex=r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}\Z"),
                 name="event_public_id_format",
                 violation_error_message="A public id looks like CN-2014-0003.",
             ),
@@ -404,6 +443,7 @@ class Event(TimestampedModel):
                 condition=~Q(status=choices.EventStatus.PUBLISHED)
                 | Q(first_published_at__isnull=False),
                 name="event_published_has_first_published_at",
+                violation_error_message="A published event records when it was first published.",
             ),
         ]
         indexes = [
@@ -439,6 +479,7 @@ class Event(TimestampedModel):
         self.date_precision = bounds.precision
         self.date_is_approximate = bounds.is_approximate
         self.date_is_uncertain = bounds.is_uncertain
+        return bounds
 
     def natural_key(self):
         return (self.public_id,)
@@ -473,7 +514,8 @@ class EventActor(models.Model):
         verbose_name = "actor role"
         constraints = [
             models.UniqueConstraint(
-                fields=["event", "actor", "role"], name="eventactor_unique_role",
+                fields=["event", "actor", "role"],
+                name="eventactor_unique_role",
                 violation_error_message="This actor already has this role in this event.",
             ),
         ]
@@ -519,15 +561,16 @@ class Citation(models.Model):
 class EventRelation(models.Model):
     """A typed link between two events, read from the first to the second."""
 
-    from_event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, related_name="relations_out"
-    )
+    from_event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="relations_out")
     to_event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, related_name="relations_in",
+        Event,
+        on_delete=models.CASCADE,
+        related_name="relations_in",
         help_text="The other event.",
     )
     relation_type = models.CharField(
-        max_length=20, choices=choices.RelationType,
+        max_length=20,
+        choices=choices.RelationType,
         help_text="How this event relates to the other one.",
     )
     note = models.CharField(max_length=300, blank=True, help_text="Why they are linked.")
@@ -538,7 +581,8 @@ class EventRelation(models.Model):
         ordering = ("from_event", "relation_type", "to_event")
         constraints = [
             models.CheckConstraint(
-                condition=~Q(from_event=F("to_event")), name="eventrelation_not_to_itself",
+                condition=~Q(from_event=F("to_event")),
+                name="eventrelation_not_to_itself",
                 violation_error_message="An event cannot be related to itself.",
             ),
             models.UniqueConstraint(
@@ -549,8 +593,10 @@ class EventRelation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.from_event.public_id} {self.get_relation_type_display()} " \
+        return (
+            f"{self.from_event.public_id} {self.get_relation_type_display()} "
             f"{self.to_event.public_id}"
+        )
 
 
 class EventCount(models.Model):
@@ -558,7 +604,9 @@ class EventCount(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="counts")
     qualifier = models.CharField(
-        max_length=20, choices=choices.CountQualifier, default=choices.CountQualifier.EXACTLY,
+        max_length=20,
+        choices=choices.CountQualifier,
+        default=choices.CountQualifier.EXACTLY,
         help_text="'over 40' is More than 40; 'some 40' is About 40.",
     )
     quantity = models.PositiveBigIntegerField(help_text="The number.")
@@ -591,4 +639,3 @@ class PublicIdSequence(models.Model):
 
     def __str__(self):
         return f"{self.prefix}: {self.last_number}"
-

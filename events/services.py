@@ -32,9 +32,11 @@ GLOBAL_AREA = "WW"  # not an ISO 3166 code; ids of events that span the world
 UNKNOWN_AREA = "XX"  # a draft saved before its country is known
 
 
-def event_public_id_prefix(*, event):
+def event_public_id_prefix(*, event, bounds):
+    """Return CN-2014 for an event in China whose date, as written, starts in 2014."""
     area = GLOBAL_AREA if event.is_global else (event.country.code or UNKNOWN_AREA)
-    return f"{area}-{event.date_earliest.year}"
+    # The year written, not the widened bound: "c. 3 January 2014" belongs to 2014.
+    return f"{area}-{bounds.stated_start.year}"
 
 
 @transaction.atomic
@@ -45,24 +47,33 @@ def event_allocate_public_id(*, prefix):
     existing id covers events that arrived from fixtures or imports with an id of their own.
     """
     sequence, _ = PublicIdSequence.objects.select_for_update().get_or_create(prefix=prefix)
-    highest = (
-        Event.objects.filter(public_id__startswith=f"{prefix}-")
-        .order_by(Length("public_id").desc(), "-public_id")
-        .values_list("public_id", flat=True)
-        .first()
+    # History remembers events that arrived with an id of their own and were since deleted.
+    highest_number = max(
+        _highest_public_number(Event.objects, prefix),
+        _highest_public_number(Event.history, prefix),
     )
-    highest_number = int(highest.rsplit("-", 1)[1]) if highest else 0
     sequence.last_number = max(sequence.last_number, highest_number) + 1
     sequence.save(update_fields=["last_number"])
     return f"{prefix}-{sequence.last_number:04d}"
 
 
+def _highest_public_number(manager, prefix):
+    highest = (
+        manager.filter(public_id__startswith=f"{prefix}-")
+        .order_by(Length("public_id").desc(), "-public_id")
+        .values_list("public_id", flat=True)
+        .first()
+    )
+    return int(highest.rsplit("-", 1)[1]) if highest else 0
+
+
 @transaction.atomic
 def event_save(*, event, user=None):
     """Save an event: derive its date bounds, give a new one its id, record who changed it."""
-    event.set_date(event.date_text)
+    bounds = event.set_date(event.date_text)
     if event._state.adding:
-        event.public_id = event_allocate_public_id(prefix=event_public_id_prefix(event=event))
+        prefix = event_public_id_prefix(event=event, bounds=bounds)
+        event.public_id = event_allocate_public_id(prefix=prefix)
         event.created_by = user
     if event.status == EventStatus.PUBLISHED and event.first_published_at is None:
         event.first_published_at = timezone.now()
@@ -90,8 +101,9 @@ def event_publish(*, event, user=None):
     """Publish an event that has what publication needs; raise ValidationError otherwise."""
     problems = event_publication_problems(event=event)
     if problems:
-        raise ValidationError(f"{event.public_id} cannot be published yet: it needs "
-                              f"{', '.join(problems)}.")
+        raise ValidationError(
+            f"{event.public_id} cannot be published yet: it needs {', '.join(problems)}."
+        )
     event.status = EventStatus.PUBLISHED
     return event_save(event=event, user=user)
 
@@ -145,10 +157,16 @@ def source_seed(*, record, base_dir, report):
         report.kept[_label(Source)] += 1
     else:
         source = Source(
-            key=record["key"], title=record["title"], summary=record["summary"],
-            kind=record["kind"], url=record["url"], archive_url=record["archive_url"],
-            publisher=record["publisher"], authors="; ".join(record["authors"]),
-            published_on=record["published_on"], language=record["language"],
+            key=record["key"],
+            title=record["title"],
+            summary=record["summary"],
+            kind=record["kind"],
+            url=record["url"],
+            archive_url=record["archive_url"],
+            publisher=record["publisher"],
+            authors="; ".join(record["authors"]),
+            published_on=record["published_on"],
+            language=record["language"],
             reliability=record["reliability"],
             publisher_actor=Actor.objects.filter(slug=record.get("publisher_actor", "")).first(),
         )
@@ -209,15 +227,55 @@ CURATOR_GROUP = "Curator"
 # Curators record events and everything they refer to; they delete only the rows that hang
 # off an event (roles, citations, counts, links, aliases), never an event, actor or source.
 CURATOR_PERMISSIONS = {
-    "add": ("event", "actor", "actoralias", "platform", "platformalias", "source", "tag",
-            "eventactor", "citation", "eventcount", "eventrelation"),
-    "change": ("event", "actor", "actoralias", "platform", "platformalias", "source", "tag",
-               "eventactor", "citation", "eventcount", "eventrelation"),
-    "delete": ("actoralias", "platformalias", "eventactor", "citation", "eventcount",
-               "eventrelation"),
-    "view": ("event", "actor", "actoralias", "platform", "platformalias", "source", "tag",
-             "eventactor", "citation", "eventcount", "eventrelation", "eventtype",
-             "eventcategory"),
+    "add": (
+        "event",
+        "actor",
+        "actoralias",
+        "platform",
+        "platformalias",
+        "source",
+        "tag",
+        "eventactor",
+        "citation",
+        "eventcount",
+        "eventrelation",
+    ),
+    "change": (
+        "event",
+        "actor",
+        "actoralias",
+        "platform",
+        "platformalias",
+        "source",
+        "tag",
+        "eventactor",
+        "citation",
+        "eventcount",
+        "eventrelation",
+    ),
+    "delete": (
+        "actoralias",
+        "platformalias",
+        "eventactor",
+        "citation",
+        "eventcount",
+        "eventrelation",
+    ),
+    "view": (
+        "event",
+        "actor",
+        "actoralias",
+        "platform",
+        "platformalias",
+        "source",
+        "tag",
+        "eventactor",
+        "citation",
+        "eventcount",
+        "eventrelation",
+        "eventtype",
+        "eventcategory",
+    ),
 }
 
 
@@ -225,10 +283,12 @@ CURATOR_PERMISSIONS = {
 def curator_group_ensure():
     """Create or refresh the Curator group with exactly the curators' permissions."""
     group, _ = Group.objects.get_or_create(name=CURATOR_GROUP)
-    codenames = [f"{action}_{model}" for action, models in CURATOR_PERMISSIONS.items()
-                 for model in models]
-    permissions = Permission.objects.filter(content_type__app_label="events",
-                                            codename__in=codenames)
+    codenames = [
+        f"{action}_{model}" for action, models in CURATOR_PERMISSIONS.items() for model in models
+    ]
+    permissions = Permission.objects.filter(
+        content_type__app_label="events", codename__in=codenames
+    )
     group.permissions.set(permissions)
     return group
 

@@ -100,8 +100,14 @@ def test_seed_events_are_publishable_and_their_bounds_match_their_dates(seeded):
         ("CN-2013-0002", "2013-09/2014-05", "month", "2013-09-01", "2014-05-31"),
         ("CN-2009-0001", "2009-07-05/..", "day", "2009-07-05", None),
     ],
-    ids=["ban-tuesday", "removals-in-march", "group-last-month", "urumqi-recent",
-         "arrests-between", "xinjiang-ongoing"],
+    ids=[
+        "ban-tuesday",
+        "removals-in-march",
+        "group-last-month",
+        "urumqi-recent",
+        "arrests-between",
+        "xinjiang-ongoing",
+    ],
 )
 def test_seed_dates_have_the_precision_the_report_gives(
     seeded, public_id, date_text, precision, earliest, latest
@@ -119,7 +125,9 @@ def test_the_march_removal_counts_over_40_wechat_accounts(seeded):
     count = event.counts.get()
 
     assert (count.qualifier, count.quantity, count.unit) == (
-        CountQualifier.MORE_THAN, 40, CountUnit.ACCOUNTS,
+        CountQualifier.MORE_THAN,
+        40,
+        CountUnit.ACCOUNTS,
     )
     assert list(event.platforms.values_list("slug", flat=True)) == ["wechat"]
     assert event.event_type.slug == "account-removal"
@@ -127,8 +135,7 @@ def test_the_march_removal_counts_over_40_wechat_accounts(seeded):
 
 def test_the_ban_names_actors_in_their_roles(seeded):
     roles = set(
-        Event.objects.get(public_id="CN-2014-0004")
-        .actor_roles.values_list("actor__slug", "role")
+        Event.objects.get(public_id="CN-2014-0004").actor_roles.values_list("actor__slug", "role")
     )
 
     assert ("chinese-authorities", Role.ORDERED) in roles
@@ -240,6 +247,8 @@ def test_demo_curator_cannot_delete_events(db, client):
 
 def test_seed_files_sit_where_the_command_looks():
     assert sorted(path.name for path in FIXTURES_DIR.glob("*.json")) == [
-        "event_types.json", "seed_actors.json", "seed_timeline.json",
+        "event_types.json",
+        "seed_actors.json",
+        "seed_timeline.json",
     ]
     assert Path(SEEDS_DIR / f"{REPORT_KEY}.json").is_file()

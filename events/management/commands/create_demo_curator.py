@@ -17,9 +17,11 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         created = curator_create(username=username, password=password)
         if created:
-            self.stdout.write(self.style.SUCCESS(
-                f"Demo curator created. User name: {username}  Password: {password}"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo curator created. User name: {username}  Password: {password}"
+                )
+            )
         else:
             self.stdout.write(
                 f"Demo curator '{username}' already exists; its password was printed when it "
