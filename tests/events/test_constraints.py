@@ -598,3 +598,12 @@ def test_two_events_cannot_share_a_public_id():
 
     with pytest.raises(IntegrityError, match="public_id"), transaction.atomic():
         new_event(public_id="CN-2014-0001").save()
+
+
+@pytest.mark.django_db
+def test_id_of_an_event_loaded_with_its_own_id_and_deleted_is_not_reused():
+    loaded = new_event(public_id="CN-2014-0007")
+    loaded.save()
+    loaded.delete()
+
+    assert EventFactory().public_id == "CN-2014-0008"
