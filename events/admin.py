@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max, Min
+from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
@@ -78,11 +79,14 @@ class CitationInlineFormSet(forms.BaseInlineFormSet):
             raise ValidationError(f"A published event needs {', '.join(problems)}.")
 
 
-class CitationInline(admin.StackedInline):
+class CitationInline(admin.TabularInline):
     model = Citation
     formset = CitationInlineFormSet
     autocomplete_fields = ("source",)
     fields = ("source", "quote", "locator", "note")
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+    }
     extra = 1
 
 
@@ -117,7 +121,7 @@ class EventAdmin(SimpleHistoryAdmin):
         "status",
         "event_type__category",
         "event_type",
-        "country",
+        ("country", CountryFilter),
         "platforms",
         "verification",
         YearOverlapFilter,
@@ -190,6 +194,8 @@ class EventAdmin(SimpleHistoryAdmin):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "date_text":
             field.widget.attrs.update(placeholder="2014-03", size=30)
+        elif db_field.name == "title":
+            field.widget.attrs.update(size=80)
         return field
 
     def save_model(self, request, obj, form, change):
@@ -239,7 +245,7 @@ class ActorAliasInline(admin.TabularInline):
 class ActorAdmin(SimpleHistoryAdmin):
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "country", "parent", "wikidata_id")
-    list_filter = ("kind", "country")
+    list_filter = ("kind", ("country", CountryFilter))
     list_select_related = ("parent",)
     search_fields = ("name", "slug", "aliases__name", "wikidata_id")
     autocomplete_fields = ("parent",)
@@ -256,7 +262,7 @@ class PlatformAliasInline(admin.TabularInline):
 class PlatformAdmin(SimpleHistoryAdmin):
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "operator", "country", "wikidata_id")
-    list_filter = ("kind", "country")
+    list_filter = ("kind", ("country", CountryFilter))
     list_select_related = ("operator",)
     search_fields = ("name", "slug", "aliases__name", "wikidata_id")
     autocomplete_fields = ("operator",)
