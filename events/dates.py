@@ -30,6 +30,7 @@ OPEN_END = ".."
 MIN_YEAR, MAX_YEAR = 1000, 9999
 FLOOR, CEILING = datetime.date(MIN_YEAR, 1, 1), datetime.date(MAX_YEAR, 12, 31)
 WINTER = "-24"
+SEASON_NAMES = {3: "Spring", 6: "Summer", 9: "Autumn", 12: "Winter"}  # by first month
 MAX_LENGTH = 64
 
 # How far an approximate (~) or uncertain (?) date may stray, by its precision. One unit of
@@ -251,3 +252,31 @@ def _check_numeric_parts(text):
 
 def _fail(problem):
     raise InvalidDate(f"{problem} Valid dates look like: {EXAMPLES}.")
+
+
+def describe(text):
+    """Return a date as a reader says it: "March 2014", "c. April 2014", "since 7 July 2009"."""
+    if "/" not in text:
+        return _describe_point(_parse_point(text))
+    start_text, end_text = (part.strip() for part in text.split("/"))
+    start = _describe_point(_parse_point(start_text))
+    if end_text == OPEN_END:
+        return f"since {start}"
+    return f"{start} – {_describe_point(_parse_point(end_text))}"
+
+
+def _describe_point(point):
+    day = point.stated_first
+    words = {
+        DatePrecision.DAY: f"{day.day} {calendar.month_name[day.month]} {day.year}",
+        DatePrecision.MONTH: f"{calendar.month_name[day.month]} {day.year}",
+        DatePrecision.SEASON: f"{SEASON_NAMES.get(day.month, 'season of')} {day.year}",
+        DatePrecision.YEAR: str(day.year),
+        DatePrecision.DECADE: f"the {day.year}s",
+        DatePrecision.CENTURY: f"the {day.year}s",
+    }[point.precision]
+    if point.is_approximate:
+        words = f"c. {words}"
+    if point.is_uncertain:
+        words = f"{words} (uncertain)"
+    return words

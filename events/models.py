@@ -9,8 +9,16 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from . import choices
-from .dates import InvalidDate, parse_date
-from .querysets import EventQuerySet
+from .dates import InvalidDate, describe, parse_date
+from .querysets import (
+    ActorQuerySet,
+    EventCategoryQuerySet,
+    EventQuerySet,
+    EventTypeQuerySet,
+    PlatformQuerySet,
+    SourceQuerySet,
+    TagQuerySet,
+)
 
 # \Z, not $: $ also matches before a final newline. Both databases read \Z as end of text.
 WIKIDATA_PATTERN = r"^Q[1-9][0-9]*\Z"
@@ -61,10 +69,12 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
-class EventCategory(SluggedModel):
+class EventCategory(SluggedModel, TimestampedModel):
     name = models.CharField(max_length=100, unique=True, help_text="Such as 'Content control'.")
     description = models.TextField(blank=True, help_text="What belongs in this category.")
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
+
+    objects = SlugNaturalKeyManager.from_queryset(EventCategoryQuerySet)()
 
     class Meta:
         ordering = ("position", "name")
@@ -79,7 +89,7 @@ class EventTypeManager(SlugNaturalKeyManager):
         return super().get_queryset().select_related("category")
 
 
-class EventType(SluggedModel):
+class EventType(SluggedModel, TimestampedModel):
     category = models.ForeignKey(
         EventCategory,
         on_delete=models.PROTECT,
@@ -90,7 +100,7 @@ class EventType(SluggedModel):
     description = models.TextField(blank=True, help_text="When to use this type.")
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within its category.")
 
-    objects = EventTypeManager()
+    objects = EventTypeManager.from_queryset(EventTypeQuerySet)()
 
     class Meta:
         ordering = ("category__position", "position", "name")
@@ -102,8 +112,10 @@ class EventType(SluggedModel):
         return f"{self.category.name}: {self.name}"
 
 
-class Tag(SluggedModel):
+class Tag(SluggedModel, TimestampedModel):
     name = models.CharField(max_length=100, unique=True, help_text="Such as 'instant messaging'.")
+
+    objects = SlugNaturalKeyManager.from_queryset(TagQuerySet)()
 
     class Meta:
         ordering = ("name",)
@@ -161,6 +173,8 @@ class Actor(SluggedModel, TimestampedModel):
 
     history = HistoricalRecords()
 
+    objects = SlugNaturalKeyManager.from_queryset(ActorQuerySet)()
+
     class Meta:
         ordering = ("name",)
         constraints = [
@@ -212,6 +226,8 @@ class Platform(SluggedModel, TimestampedModel):
     url = models.URLField(max_length=500, blank=True, help_text="Its website.")
 
     history = HistoricalRecords()
+
+    objects = SlugNaturalKeyManager.from_queryset(PlatformQuerySet)()
 
     class Meta:
         ordering = ("name",)
@@ -284,7 +300,7 @@ class Source(TimestampedModel):
         help_text="Private copy of the text, to check quotes against. Never published.",
     )
 
-    objects = SourceManager()
+    objects = SourceManager.from_queryset(SourceQuerySet)()
     history = HistoricalRecords(excluded_fields=["full_text"])
 
     class Meta:
@@ -338,6 +354,9 @@ class Event(TimestampedModel):
     date_precision = models.CharField(max_length=10, choices=choices.DatePrecision, editable=False)
     date_is_approximate = models.BooleanField(default=False, editable=False)
     date_is_uncertain = models.BooleanField(default=False, editable=False)
+    date_display = models.CharField(
+        max_length=120, editable=False, help_text="As a reader says it: c. April 2014."
+    )
 
     country = CountryField(blank=True, help_text="Where it happened; leave empty if global.")
     is_global = models.BooleanField(
@@ -384,6 +403,12 @@ class Event(TimestampedModel):
     )
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
     internal_notes = models.TextField(blank=True, help_text="For curators only; never public.")
+    search_text = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Casefolded words of the title, summary, actor and platform names and "
+        "aliases, and quotes: what full-text search reads (events.search).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -402,7 +427,7 @@ class Event(TimestampedModel):
     )
 
     objects = EventManager()
-    history = HistoricalRecords(m2m_fields=[platforms, tags])
+    history = HistoricalRecords(m2m_fields=[platforms, tags], excluded_fields=["search_text"])
 
     class Meta:
         ordering = ("date_earliest", "id")
@@ -479,6 +504,7 @@ class Event(TimestampedModel):
         self.date_precision = bounds.precision
         self.date_is_approximate = bounds.is_approximate
         self.date_is_uncertain = bounds.is_uncertain
+        self.date_display = describe(bounds.text)
         return bounds
 
     def natural_key(self):

@@ -1,6 +1,12 @@
-from django.db import models
-from django.db.models import Q
+import datetime
 
+from django.db import connections, models
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import search
 from .choices import EventStatus
 
 
@@ -35,6 +41,151 @@ class EventQuerySet(models.QuerySet):
             queryset = queryset.filter(date_latest__lte=end)
         return queryset
 
+    def matching(self, query):
+        """Return events in whose text every word of the query begins a word (events.search)."""
+        terms = search.query_words(query)
+        if not terms:
+            return self
+        return self.filter(search.matching_condition(terms, self.db))
+
+    def with_actor_role(self, actors=(), roles=()):
+        """Return events where one of the actors (by slug) played one of the roles.
+
+        Actor and role are matched on the same row: "Tencent as target", not "Tencent in
+        some role and someone as target".
+        """
+        from .models import EventActor
+
+        roles_played = EventActor.objects.filter(event=OuterRef("pk"))
+        if actors:
+            roles_played = roles_played.filter(actor__slug__in=actors)
+        if roles:
+            roles_played = roles_played.filter(role__in=roles)
+        return self.filter(Exists(roles_played))
+
     def for_admin_list(self):
         """Return events with what the curators' changelist shows, in a fixed number of queries."""
         return self.select_related("event_type__category")
+
+    def for_api(self):
+        """Return events with everything the public API shows, in a fixed number of queries."""
+        from .models import Citation, EventActor, EventRelation
+
+        public_links = EventRelation.objects.select_related("from_event", "to_event")
+        return self.select_related("event_type__category").prefetch_related(
+            Prefetch(
+                "actor_roles",
+                queryset=EventActor.objects.select_related("actor").order_by("id"),
+            ),
+            Prefetch("platforms", queryset=_by_id("platforms")),
+            Prefetch("tags", queryset=_by_id("tags")),
+            Prefetch(
+                "citations", queryset=Citation.objects.select_related("source").order_by("id")
+            ),
+            Prefetch("counts", queryset=_by_id("counts")),
+            Prefetch(
+                "relations_out",
+                queryset=public_links.filter(to_event__status=EventStatus.PUBLISHED).order_by("id"),
+            ),
+            Prefetch(
+                "relations_in",
+                queryset=public_links.filter(from_event__status=EventStatus.PUBLISHED).order_by(
+                    "id"
+                ),
+            ),
+        )
+
+
+def _by_id(relation):
+    from .models import Event
+
+    return Event._meta.get_field(relation).related_model.objects.order_by("id")
+
+
+class PublicReferenceQuerySet(models.QuerySet):
+    """Actors, platforms, sources, types and tags: public only through published events.
+
+    Subclasses name the lookup from their row to the events that reference it.
+    """
+
+    events_reverse_lookup = None  # from an event to the row, such as "actor_roles__actor"
+
+    def public(self):
+        """Return the rows that at least one published event references."""
+        return self.filter(Exists(self._published_events_of(OuterRef("pk"))))
+
+    def with_event_count(self):
+        """Annotate event_count: how many published events reference each row."""
+        counted = (
+            self._published_events_of(OuterRef("pk"))
+            .order_by()
+            .values("referenced")
+            .annotate(total=Count("pk", distinct=True))
+            .values("total")
+        )
+        return self.annotate(
+            event_count=Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+        )
+
+    def referencing_events(self):
+        """Return every event, published or not, that refers to one of these rows."""
+        from .models import Event
+
+        return Event.objects.filter(**{f"{self.events_reverse_lookup}__in": self})
+
+    def _published_events_of(self, row):
+        from .models import Event
+
+        reverse = self.events_reverse_lookup
+        return (
+            Event.objects.published()
+            .filter(**{reverse: row})
+            .annotate(referenced=models.F(reverse))
+        )
+
+
+class ActorQuerySet(PublicReferenceQuerySet):
+    events_reverse_lookup = "actor_roles__actor"
+
+
+class PlatformQuerySet(PublicReferenceQuerySet):
+    events_reverse_lookup = "platforms"
+
+
+class SourceQuerySet(PublicReferenceQuerySet):
+    events_reverse_lookup = "citations__source"
+
+
+class EventTypeQuerySet(PublicReferenceQuerySet):
+    events_reverse_lookup = "event_type"
+
+
+class EventCategoryQuerySet(PublicReferenceQuerySet):
+    events_reverse_lookup = "event_type__category"
+
+
+class TagQuerySet(PublicReferenceQuerySet):
+    events_reverse_lookup = "tags"
+
+
+def last_change_at(using="default"):
+    """Return when anything the public can see last changed (for ETag and Last-Modified).
+
+    Edits to actors, platforms, sources, the taxonomy and tags change what events show, so
+    they count too. One query: an indexed MAX per table.
+    """
+    from .models import Actor, Event, EventCategory, EventType, Platform, Source, Tag
+
+    connection = connections[using]
+    latest_per_table = " UNION ALL ".join(
+        f"SELECT MAX(updated_at) AS latest FROM {connection.ops.quote_name(model._meta.db_table)}"
+        for model in (Event, Actor, Platform, Source, EventType, EventCategory, Tag)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(latest) FROM ({latest_per_table}) AS changes")
+        latest = cursor.fetchone()[0]
+    if isinstance(latest, str):  # SQLite hands back the stored text
+        latest = parse_datetime(latest)
+    if latest is not None and timezone.is_naive(latest):
+        latest = timezone.make_aware(latest, datetime.UTC)
+    return latest

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
+from . import search
 from .choices import EventStatus
 from .models import (
     Actor,
@@ -82,6 +83,43 @@ def event_save(*, event, user=None):
     return event
 
 
+SEARCH_BATCH = 2000
+
+
+def event_search_refresh(*, event_ids):
+    """Rewrite the search text of some events from their words, names, aliases and quotes."""
+    event_ids = list(event_ids)
+    for start in range(0, len(event_ids), SEARCH_BATCH):
+        batch = Event.objects.filter(pk__in=event_ids[start : start + SEARCH_BATCH])
+        events = batch.only("title", "summary", "locality").prefetch_related(
+            "actor_roles__actor__aliases", "platforms__aliases", "citations"
+        )
+        for event in events:
+            event.search_text = search.search_document(*_searchable_words(event))
+        # bulk_update leaves updated_at alone: the words indexed are not a public change.
+        Event.objects.bulk_update(events, ["search_text"])
+
+
+def _searchable_words(event):
+    yield from (event.title, event.summary, event.locality)
+    for named in [role.actor for role in event.actor_roles.all()] + list(event.platforms.all()):
+        yield named.name
+        yield from (alias.name for alias in named.aliases.all())
+    yield from (citation.quote for citation in event.citations.all())
+
+
+@transaction.atomic
+def events_referencing_changed(*, events):
+    """Carry a change to an actor, platform, source, type or tag into the events showing it.
+
+    Their search text is rewritten and their updated_at moves on, so researchers' mirrors
+    and cached responses learn that what these events show has changed.
+    """
+    event_ids = list(events.values_list("pk", flat=True).distinct())
+    Event.objects.filter(pk__in=event_ids).update(updated_at=timezone.now())
+    event_search_refresh(event_ids=event_ids)
+
+
 def event_publication_problems(*, event, citation_count=None):
     """Return what stops an event from being published, in words a curator can act on."""
     if citation_count is None:
@@ -125,6 +163,7 @@ FIXTURE_PARENT_FIELDS = {
 class SeedReport:
     created: Counter = field(default_factory=Counter)
     kept: Counter = field(default_factory=Counter)
+    new_event_ids: list = field(default_factory=list)
 
     def lines(self):
         for label in sorted(set(self.created) | set(self.kept)):
@@ -147,6 +186,7 @@ def seed_load(*, seeds_dir, fixture_paths):
         source_seed(record=json.loads(path.read_text()), base_dir=path.parent, report=report)
     for path in fixture_paths[2:]:
         _fixture_load_new(path=path, report=report)
+    event_search_refresh(event_ids=report.new_event_ids)
     return report
 
 
@@ -209,6 +249,8 @@ def _fixture_load_new(*, path, report):
                 getattr(row, name).set(values)
             new_parents.add((model, row.pk))
             report.created[label] += 1
+            if model is Event:
+                report.new_event_ids.append(row.pk)
 
 
 def _parent_is_new(row, new_parents):

@@ -1,0 +1,384 @@
+"""One FilterSet for events: it drives the JSON list, every export format, stats and pages."""
+
+import contextlib
+import re
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django_countries import countries
+from django_filters import utils
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.widgets import QueryArrayWidget
+from drf_spectacular.drainage import set_override
+from rest_framework import exceptions
+
+from events.choices import Role, Verification
+from events.dates import InvalidDate, parse_date
+from events.models import Actor, Event, EventCategory, EventType, Platform, Tag
+from events.search import MAX_QUERY_WORDS, query_words
+
+PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,120}$")
+COUNTRY = re.compile(r"^([A-Za-z]{2}|global)$")
+MAX_VALUES = 50
+MAX_QUERY_LENGTH = 200
+GLOBAL = "global"
+
+DATE_MATCH_CHOICES = [
+    ("overlaps", "the event may have touched the range (default)"),
+    ("within", "every day the event may have touched is inside the range"),
+]
+ORDERING_CHOICES = [
+    ("date", "earliest possible day, oldest first (default)"),
+    ("-date", "earliest possible day, newest first"),
+    ("updated", "last change, oldest first (for syncing a copy)"),
+]
+# Where an unknown slug is looked up, so the message can say where to find valid ones.
+REFERENCES = {
+    "type": (EventType, "/api/v1/event-types/"),
+    "category": (EventCategory, "/api/v1/event-types/"),
+    "actor": (Actor, "/api/v1/actors/"),
+    "platform": (Platform, "/api/v1/platforms/"),
+    "tag": (Tag, "/api/v1/tags/"),
+}
+
+
+class PartialDateField(forms.CharField):
+    """A year, a month or a day (2014, 2014-05, 2014-05-27), read as the days it covers."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        if not PARTIAL_DATE.match(value):
+            raise ValidationError(f"'{value[:40]}' is not a date. Use 2014, 2014-05 or 2014-05-27.")
+        try:
+            return parse_date(value)
+        except InvalidDate as error:
+            raise ValidationError(str(error)) from error
+
+
+class MomentField(forms.CharField):
+    """An ISO 8601 date and time with its time zone."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        moment = None
+        # An unescaped '+' in a query string arrives as a space: 09:00:00+08:00.
+        with contextlib.suppress(ValueError):
+            moment = parse_datetime(value.replace(" ", "+"))
+        if moment is None or timezone.is_naive(moment):
+            raise ValidationError(
+                f"'{value[:40]}' is not a moment with a time zone. Use ISO 8601 such as "
+                "2026-11-28T09:00:00Z."
+            )
+        return moment
+
+
+class StrictBooleanField(forms.Field):
+    """true or false (also 1/0, yes/no); anything else is refused, not ignored."""
+
+    VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+    def clean(self, value):
+        if value in (None, ""):
+            return None
+        if value.lower() not in self.VALUES:
+            raise ValidationError(f"'{value[:40]}' is not accepted; use true or false.")
+        return self.VALUES[value.lower()]
+
+
+class MultipleValueField(forms.Field):
+    """Repeated (platform=wechat&platform=weibo) or comma-separated values, meaning OR."""
+
+    widget = QueryArrayWidget
+    value_pattern = SLUG
+    accepted = "slugs such as wechat"
+
+    def clean(self, value):
+        values = [item.strip() for item in (value or []) if item and item.strip()]
+        if len(values) > MAX_VALUES:
+            raise ValidationError(f"At most {MAX_VALUES} values are accepted.")
+        bad = [item[:40] for item in values if not self.value_pattern.match(item)]
+        if bad:
+            raise ValidationError(f"{', '.join(map(repr, bad[:5]))}: expected {self.accepted}.")
+        return list(dict.fromkeys(values))
+
+
+class CountryField(MultipleValueField):
+    value_pattern = COUNTRY
+    accepted = "ISO 3166 codes such as CN, or 'global'"
+
+    def clean(self, value):
+        codes = [code if code == GLOBAL else code.upper() for code in super().clean(value)]
+        unknown = [code for code in codes if code != GLOBAL and code not in countries]
+        if unknown:
+            raise ValidationError(f"{', '.join(unknown)}: not ISO 3166 country codes.")
+        return codes
+
+
+def choices_field(choices):
+    valid = [code for code, _label in choices]
+
+    class ChoicesField(MultipleValueField):
+        value_pattern = re.compile(f"^({'|'.join(map(re.escape, valid))})$")
+        accepted = " or ".join(valid)
+
+    return ChoicesField
+
+
+class ValuesFilter(django_filters.Filter):
+    """Collects values; EventFilterSet.filter_queryset applies them together."""
+
+    field_class = MultipleValueField
+
+    def __init__(self, *args, field_class=None, **kwargs):
+        if field_class is not None:
+            self.field_class = field_class
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        return queryset
+
+
+class FieldFilter(ValuesFilter):
+    """A single value read by a method of the FilterSet, in a field of our own."""
+
+    def filter(self, queryset, value):
+        return django_filters.Filter.filter(self, queryset, value)
+
+
+class EventFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end.latest < start.earliest:
+            self.add_error("date_to", f"date_to ({end.text}) is before date_from ({start.text}).")
+        query = data.get("q")
+        if query and (len(query) > MAX_QUERY_LENGTH or not query_words(query)):
+            self.add_error(
+                "q",
+                f"Give 1 to {MAX_QUERY_WORDS} words of letters or digits, at most "
+                f"{MAX_QUERY_LENGTH} characters.",
+            )
+        for name, (model, listing) in REFERENCES.items():
+            self._check_public(name, model, listing, data.get(name))
+        return data
+
+    def _check_public(self, name, model, listing, slugs):
+        """Refuse slugs no published event refers to: a typo should not look like no events."""
+        if not slugs:
+            return
+        known = set(model.objects.public().filter(slug__in=slugs).values_list("slug", flat=True))
+        unknown = [slug for slug in slugs if slug not in known]
+        if unknown:
+            self.add_error(
+                name, f"{', '.join(unknown)}: no published event has this {name}; see {listing}."
+            )
+
+
+class EventFilterSet(django_filters.FilterSet):
+    date_from = FieldFilter(
+        field_class=PartialDateField,
+        method="read_later",
+        help_text="Start of the date range: a year, month or day, such as 2014, 2014-05 or "
+        "2014-05-27. A month or a year starts on its first day.",
+    )
+    date_to = FieldFilter(
+        field_class=PartialDateField,
+        method="read_later",
+        help_text="End of the date range, such as 2014 or 2014-05. A month or a year ends on its "
+        "last day: date_from=2014-03&date_to=2014-03 is the whole of March 2014.",
+    )
+    date_match = django_filters.ChoiceFilter(
+        choices=DATE_MATCH_CHOICES,
+        method="read_later",
+        error_messages={"invalid_choice": "'%(value)s' is not accepted; use overlaps or within."},
+        help_text="overlaps (default): events that may have touched the range; an event dated "
+        "'March 2014' overlaps 2014-03-15 to 2014-04-15. within: events certainly inside it; "
+        "'March 2014' is within 2014 but not within 2014-03-15 to 2014-04-15. An ongoing event "
+        "is within no range that has an end.",
+    )
+    type = ValuesFilter(help_text="Event type slug, repeatable (OR): type=account-removal.")
+    category = ValuesFilter(
+        help_text="Category slug, repeatable (OR); includes its types: category=content-control."
+    )
+    country = ValuesFilter(
+        field_class=CountryField,
+        help_text="ISO 3166 code, or 'global' for events that span the world; repeatable (OR): "
+        "country=CN&country=IR.",
+    )
+    actor = ValuesFilter(help_text="Actor slug, repeatable (OR): actor=tencent.")
+    role = ValuesFilter(
+        field_class=choices_field(Role.choices),
+        help_text="Role an actor played, repeatable (OR): role=targeted. Together with actor, "
+        "that actor in that role: actor=tencent&role=operated_platform. Roles: "
+        + ", ".join(f"{code} ({label})" for code, label in Role.choices)
+        + ".",
+    )
+    platform = ValuesFilter(help_text="Platform slug, repeatable (OR): platform=wechat.")
+    tag = ValuesFilter(help_text="Tag slug, repeatable (OR): tag=instant-messaging.")
+    verification = ValuesFilter(
+        field_class=choices_field(Verification.choices),
+        help_text="Verification, repeatable (OR): verification=corroborated. Values: "
+        + ", ".join(f"{code} ({label})" for code, label in Verification.choices)
+        + ".",
+    )
+    ongoing = FieldFilter(
+        field_class=StrictBooleanField,
+        method="filter_ongoing",
+        help_text="true: only events that have not ended; false: only events with an end.",
+    )
+    updated_since = FieldFilter(
+        field_class=MomentField,
+        method="filter_updated_since",
+        help_text="Events changed at or after this moment, ISO 8601 with a time zone: "
+        "2026-11-28T09:00:00Z.",
+    )
+    q = django_filters.CharFilter(
+        method="read_later",
+        help_text="Words searched in titles, summaries, places, actor and platform names and "
+        "aliases, and quoted passages. Every word must begin a word of the event, in any "
+        "letter case: q=arrest wechat finds 'arrested ... WeChat'.",
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=ORDERING_CHOICES,
+        method="read_later",
+        error_messages={
+            "invalid_choice": "'%(value)s' is not accepted; use date, -date or updated."
+        },
+        help_text="date (default), -date, or updated (for syncing a copy).",
+    )
+
+    class Meta:
+        model = Event
+        fields = []
+        form = EventFilterForm
+
+    def read_later(self, queryset, name, value):
+        return queryset  # read in filter_queryset, where the filters that work together meet
+
+    def filter_ongoing(self, queryset, name, value):
+        return queryset.filter(date_latest__isnull=value)
+
+    def filter_updated_since(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=value)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        queryset = self._filter_dates(queryset, data)
+        if data.get("actor") or data.get("role"):
+            queryset = queryset.with_actor_role(data.get("actor"), data.get("role"))
+        if data.get("type"):
+            queryset = queryset.filter(event_type__slug__in=data["type"])
+        if data.get("category"):
+            queryset = queryset.filter(event_type__category__slug__in=data["category"])
+        if data.get("country"):
+            queryset = _filter_countries(queryset, data["country"])
+        if data.get("verification"):
+            queryset = queryset.filter(verification__in=data["verification"])
+        # Many-to-many through a subquery, so an event on two matching platforms is listed once.
+        if data.get("platform"):
+            on_platforms = Event.objects.filter(platforms__slug__in=data["platform"])
+            queryset = queryset.filter(pk__in=on_platforms.values("pk"))
+        if data.get("tag"):
+            tagged = Event.objects.filter(tags__slug__in=data["tag"])
+            queryset = queryset.filter(pk__in=tagged.values("pk"))
+        if data.get("q"):
+            queryset = queryset.matching(data["q"])
+        return queryset
+
+    def _filter_dates(self, queryset, data):
+        start, end = data.get("date_from"), data.get("date_to")
+        if not (start or end):
+            return queryset
+        bounds = (start.earliest if start else None, end.latest if end else None)
+        if data.get("date_match") == "within":
+            return queryset.within(*bounds)
+        return queryset.overlapping(*bounds)
+
+    @property
+    def sort_order(self):
+        """Return the ordering asked for: date, -date or updated."""
+        return (self.form.cleaned_data.get("ordering") if self.is_bound else None) or "date"
+
+
+def _filter_countries(queryset, codes):
+    condition = Q(country__in=[code for code in codes if code != GLOBAL])
+    if GLOBAL in codes:
+        condition |= Q(is_global=True)
+    return queryset.filter(condition)
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """Refuse query parameters no filter reads: a misspelt filter must not return everything."""
+
+    def filter_queryset(self, request, queryset, view):
+        allowed = set(getattr(view, "query_parameters", ()))
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            allowed |= set(filterset_class.base_filters)
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    name[:60]: [f"Unknown parameter. Accepted: {', '.join(sorted(allowed))}."]
+                    for name in unknown[:10]
+                }
+            )
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise utils.translate_validation(filterset.errors)
+        view.filterset = filterset  # the view reads the ordering it asked for
+        return filterset.qs
+
+
+EXAMPLES = {
+    "date_from": "2014",
+    "date_to": "2014-05",
+    "type": ["account-removal"],
+    "category": ["content-control"],
+    "country": ["CN"],
+    "actor": ["tencent"],
+    "role": ["operated_platform"],
+    "platform": ["wechat", "weibo"],
+    "tag": ["instant-messaging"],
+    "verification": ["corroborated"],
+    "ongoing": True,
+    "updated_since": "2026-11-28T09:00:00Z",
+    "q": "wechat accounts",
+}
+
+
+def _parameter_schema(name, filter_):
+    """Describe one filter for OpenAPI: type, accepted values, help text and an example."""
+    field_class = filter_.field_class
+    if issubclass(field_class, MultipleValueField):
+        items = {"type": "string", "pattern": field_class.value_pattern.pattern}
+        schema = {"type": "array", "items": items, "maxItems": MAX_VALUES}
+    elif field_class is PartialDateField:
+        schema = {"type": "string", "pattern": PARTIAL_DATE.pattern}
+    elif field_class is MomentField:
+        schema = {"type": "string", "format": "date-time"}
+    elif field_class is StrictBooleanField:
+        schema = {"type": "boolean"}
+    elif name == "q":
+        schema = {"type": "string", "maxLength": MAX_QUERY_LENGTH}
+    else:
+        return None  # choice filters: drf-spectacular lists their values itself
+    return {**schema, "description": filter_.extra.get("help_text", ""), "example": EXAMPLES[name]}
+
+
+for _name, _filter in EventFilterSet.base_filters.items():
+    _schema = _parameter_schema(_name, _filter)
+    if _schema is not None:
+        set_override(_filter, "field", _schema)

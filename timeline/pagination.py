@@ -1,0 +1,212 @@
+"""Keyset pagination: every page costs what the first page costs, at any depth.
+
+A cursor names the last row a client saw by its sort key (the date bound or the moment of
+the last change, plus the id that makes the order unique). The next page is the rows after
+that key, found through an index; no OFFSET, so nothing is skipped or shown twice when
+events are published between two requests.
+"""
+
+import base64
+import binascii
+import datetime
+import json
+from dataclasses import dataclass
+
+from django.db.models import Q
+from rest_framework import exceptions
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """An order over rows: a field plus the primary key, ascending or descending."""
+
+    field: str
+    descending: bool = False
+
+    def order_by(self, reverse=False):
+        descending = self.descending != reverse
+        prefix = "-" if descending else ""
+        return (f"{prefix}{self.field}", f"{prefix}pk")
+
+    def after(self, value, pk, reverse=False):
+        """Return the condition for rows strictly after (value, pk) in this order."""
+        descending = self.descending != reverse
+        beyond = "lt" if descending else "gt"
+        # The first term lets the database walk the (field, id) index from the cursor on.
+        return Q(**{f"{self.field}__{beyond}e": value}) & (
+            Q(**{f"{self.field}__{beyond}": value}) | Q(**{self.field: value, f"pk__{beyond}": pk})
+        )
+
+
+SORT_KEYS = {
+    "date": SortKey("date_earliest"),
+    "-date": SortKey("date_earliest", descending=True),
+    "updated": SortKey("updated_at"),
+    "id": SortKey("id"),
+}
+
+
+class KeysetPagination(BasePagination):
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    count_query_param = "count"
+    query_parameters = (cursor_query_param, page_size_query_param, count_query_param)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page_size = self._page_size(request)
+        self.ordering = getattr(view, "get_ordering", lambda: "id")()
+        self.sort = SORT_KEYS[self.ordering]
+        self.count = self._count(queryset, request)
+        cursor = self._decode_cursor(request)
+        backwards = cursor is not None and cursor["direction"] == "prev"
+        if cursor is not None:
+            queryset = queryset.filter(self.sort.after(cursor["value"], cursor["pk"], backwards))
+        rows = list(queryset.order_by(*self.sort.order_by(backwards))[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if backwards:
+            rows.reverse()
+        self.has_next = more if not backwards else True
+        self.has_previous = cursor is not None and (more if backwards else True)
+        self.rows = rows
+        return rows
+
+    def get_paginated_response(self, data):
+        body = {"next": self.get_next_link(), "previous": self.get_previous_link()}
+        if self.count is not None:
+            body["count"] = self.count
+        body["results"] = data
+        links = [
+            f'<{url}>; rel="{rel}"'
+            for rel, url in (("next", body["next"]), ("prev", body["previous"]))
+            if url
+        ]
+        headers = {"Link": ", ".join(links)} if links else None
+        return Response(body, headers=headers)
+
+    def get_next_link(self):
+        if not (self.has_next and self.rows):
+            return None
+        return self._link(self.rows[-1], "next")
+
+    def get_previous_link(self):
+        if not (self.has_previous and self.rows):
+            return None
+        return self._link(self.rows[0], "prev")
+
+    def _link(self, row, direction):
+        value = getattr(row, self.sort.field)
+        token = json.dumps(
+            {"o": self.ordering, "d": direction, "v": value.isoformat(), "k": row.pk},
+            separators=(",", ":"),
+        )
+        cursor = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def _decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if not raw:
+            return None
+        try:
+            token = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+            if token["o"] != self.ordering:
+                raise exceptions.ValidationError(
+                    {"cursor": ["This cursor belongs to another ordering; start again without it."]}
+                )
+            return {
+                "direction": {"next": "next", "prev": "prev"}[token["d"]],
+                "value": self._parse_value(token["v"]),
+                "pk": int(token["k"]),
+            }
+        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise exceptions.ValidationError(
+                {"cursor": ["Not a cursor this API gave out; use the next or previous link."]}
+            ) from None
+
+    def _parse_value(self, text):
+        if self.sort.field == "updated_at":
+            return datetime.datetime.fromisoformat(text)
+        if self.sort.field == "id":
+            return int(text)
+        return datetime.date.fromisoformat(text)
+
+    def _page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return DEFAULT_PAGE_SIZE
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            raise exceptions.ValidationError(
+                {"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}
+            )
+        return int(raw)
+
+    def _count(self, queryset, request):
+        raw = request.query_params.get(self.count_query_param)
+        if raw is None:
+            return None
+        if raw not in ("true", "false"):
+            raise exceptions.ValidationError({"count": ["true or false."]})
+        return queryset.count() if raw == "true" else None
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The next page; also in the Link header.",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The previous page; also in the Link header.",
+                },
+                "count": {
+                    "type": "integer",
+                    "description": "Total matching rows; only when count=true is asked.",
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "in": "query",
+                "required": False,
+                "description": "Opaque position from a next or previous link.",
+                "schema": {"type": "string", "maxLength": 400},
+            },
+            {
+                "name": self.page_size_query_param,
+                "in": "query",
+                "required": False,
+                "description": f"Rows per page: 1 to {MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}.",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": DEFAULT_PAGE_SIZE,
+                },
+            },
+            {
+                "name": self.count_query_param,
+                "in": "query",
+                "required": False,
+                "description": "true adds the total number of matching rows (costs a count).",
+                "schema": {"type": "string", "enum": ["true", "false"]},
+            },
+        ]

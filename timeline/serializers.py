@@ -1,0 +1,343 @@
+"""What the public API shows. Every field is listed: nothing unlisted (notes, drafts) leaks."""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from events.choices import RelationType
+from events.models import (
+    Actor,
+    Citation,
+    Event,
+    EventActor,
+    EventCategory,
+    EventCount,
+    EventType,
+    Platform,
+    Source,
+    Tag,
+)
+
+
+def absolute(request, path):
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def event_page_path(public_id):
+    return reverse("timeline:event-page", args=[public_id])
+
+
+def event_page_base(request):
+    """Return the absolute URL that an event's public id and a slash complete."""
+    return absolute(request, event_page_path("ID")).removesuffix("ID/")
+
+
+class NamedRefSerializer(serializers.Serializer):
+    slug = serializers.SlugField(help_text="Stable short name, used in filters.")
+    name = serializers.CharField()
+
+
+class AliasSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The name as written, such as 微信.")
+    kind = serializers.CharField(help_text="name, alias, abbreviation or former.")
+    language = serializers.CharField(
+        help_text="BCP 47 language tag, such as zh-hans; may be empty."
+    )
+
+
+class EventDateSerializer(serializers.Serializer):
+    text = serializers.CharField(source="date_text", help_text="As entered, in EDTF: 2014-03.")
+    earliest = serializers.DateField(
+        source="date_earliest", help_text="Earliest day the event may have touched."
+    )
+    latest = serializers.DateField(
+        source="date_latest",
+        allow_null=True,
+        help_text="Latest day it may have touched; null while ongoing.",
+    )
+    precision = serializers.CharField(
+        source="date_precision", help_text="day, month, season, year, decade or century."
+    )
+    is_approximate = serializers.BooleanField(source="date_is_approximate")
+    is_uncertain = serializers.BooleanField(source="date_is_uncertain")
+    is_ongoing = serializers.BooleanField(help_text="True when the event has no end yet.")
+    display = serializers.CharField(
+        source="date_display", help_text="As a reader says it: c. April 2014."
+    )
+
+
+class ActorRoleSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(source="actor.slug")
+    name = serializers.CharField(source="actor.name")
+    role_label = serializers.CharField(source="get_role_display")
+
+    class Meta:
+        model = EventActor
+        fields = ("slug", "name", "role", "role_label", "note")
+
+
+class CitedSourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ("key", "title", "publisher", "published_on", "url", "archive_url", "kind")
+
+
+class CitationSerializer(serializers.ModelSerializer):
+    source = CitedSourceSerializer()
+
+    class Meta:
+        model = Citation
+        fields = ("source", "quote", "locator")
+
+
+class CountSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(source="__str__", help_text="Such as 'More than 40 accounts'.")
+
+    class Meta:
+        model = EventCount
+        fields = ("qualifier", "quantity", "unit", "note", "text")
+
+
+class RelationSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=RelationType.choices)
+    label = serializers.CharField(help_text="How to read it: '<this event> is part of <event>'.")
+    direction = serializers.ChoiceField(
+        choices=["outgoing", "incoming"],
+        help_text="outgoing: this event is the first of the pair; incoming: the second.",
+    )
+    event = serializers.CharField(help_text="Public id of the other event.")
+    title = serializers.CharField(help_text="Title of the other event.")
+    note = serializers.CharField()
+
+
+class EventSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", help_text="Stable public id: CN-2014-0003.")
+    type = NamedRefSerializer(source="event_type", allow_null=True)
+    category = NamedRefSerializer(source="event_type.category", allow_null=True, default=None)
+    date = EventDateSerializer(source="*")
+    country = serializers.CharField(help_text="ISO 3166 code; empty for global events.")
+    country_name = serializers.CharField(source="country.name")
+    actors = ActorRoleSerializer(source="actor_roles", many=True)
+    platforms = NamedRefSerializer(many=True)
+    tags = NamedRefSerializer(many=True)
+    citations = CitationSerializer(many=True)
+    counts = CountSerializer(many=True)
+    relations = serializers.SerializerMethodField()
+    verification_label = serializers.CharField(source="get_verification_display")
+    url = serializers.SerializerMethodField(help_text="The event's public page.")
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = (
+            "id",
+            "title",
+            "summary",
+            "type",
+            "category",
+            "date",
+            "country",
+            "country_name",
+            "is_global",
+            "locality",
+            "latitude",
+            "longitude",
+            "actors",
+            "platforms",
+            "tags",
+            "citations",
+            "counts",
+            "relations",
+            "verification",
+            "verification_label",
+            "first_published_at",
+            "updated_at",
+            "url",
+            "api_url",
+        )
+
+    @extend_schema_field(RelationSerializer(many=True))
+    def get_relations(self, event):
+        """Links to other published events, both ways (prefetched: no query per event)."""
+        relations = [
+            _relation(link, "outgoing", link.to_event) for link in event.relations_out.all()
+        ]
+        relations += [
+            _relation(link, "incoming", link.from_event) for link in event.relations_in.all()
+        ]
+        return relations
+
+    def get_url(self, event) -> str:
+        return absolute(self.context.get("request"), event_page_path(event.public_id))
+
+    def get_api_url(self, event) -> str:
+        path = reverse("api:event-detail", args=[event.public_id])
+        return absolute(self.context.get("request"), path)
+
+
+def _relation(link, direction, other):
+    return {
+        "type": link.relation_type,
+        "label": link.get_relation_type_display(),
+        "direction": direction,
+        "event": other.public_id,
+        "title": other.title,
+        "note": link.note,
+    }
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    event_count = serializers.IntegerField(help_text="Published events that refer to it.")
+    events_url = serializers.SerializerMethodField(help_text="Its events, through the filter.")
+
+    filter_name = None  # the events filter that selects this row's events
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_events_url(self, row):
+        path = f"{reverse('api:event-list')}?{self.filter_name}={row.slug}"
+        return absolute(self.context.get("request"), path)
+
+
+@extend_schema_field(NamedRefSerializer(allow_null=True))
+class PublicRefField(serializers.Field):
+    """A related actor shown only when it is public itself (annotated by the view)."""
+
+    def __init__(self, *, flag, **kwargs):
+        self.flag = flag
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance):
+        related = super().get_attribute(instance)
+        return related if related is not None and getattr(instance, self.flag) else None
+
+    def to_representation(self, actor):
+        return {"slug": actor.slug, "name": actor.name}
+
+
+class ActorSerializer(ReferenceSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    country_name = serializers.CharField(source="country.name")
+    parent = PublicRefField(flag="parent_is_public")
+    aliases = AliasSerializer(many=True)
+    filter_name = "actor"
+
+    class Meta:
+        model = Actor
+        fields = (
+            "slug",
+            "name",
+            "kind",
+            "kind_label",
+            "country",
+            "country_name",
+            "parent",
+            "aliases",
+            "description",
+            "wikidata_id",
+            "url",
+            "event_count",
+            "events_url",
+        )
+
+
+class PlatformSerializer(ReferenceSerializer):
+    operator = PublicRefField(flag="operator_is_public")
+    aliases = AliasSerializer(many=True)
+    filter_name = "platform"
+
+    class Meta:
+        model = Platform
+        fields = (
+            "slug",
+            "name",
+            "kind",
+            "operator",
+            "country",
+            "description",
+            "wikidata_id",
+            "url",
+            "aliases",
+            "event_count",
+            "events_url",
+        )
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    event_count = serializers.IntegerField(help_text="Published events that cite it.")
+    authors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Source
+        fields = (
+            "key",
+            "title",
+            "summary",
+            "kind",
+            "url",
+            "archive_url",
+            "publisher",
+            "authors",
+            "published_on",
+            "language",
+            "accessed_on",
+            "reliability",
+            "event_count",
+        )
+
+    def get_authors(self, source) -> list[str]:
+        return [name for name in source.authors.split("; ") if name]
+
+
+class EventTypeSerializer(ReferenceSerializer):
+    category = NamedRefSerializer()
+    filter_name = "type"
+
+    class Meta:
+        model = EventType
+        fields = ("slug", "name", "description", "category", "event_count", "events_url")
+
+
+class EventCategorySerializer(ReferenceSerializer):
+    filter_name = "category"
+
+    class Meta:
+        model = EventCategory
+        fields = ("slug", "name", "description", "event_count", "events_url")
+
+
+class TagSerializer(ReferenceSerializer):
+    filter_name = "tag"
+
+    class Meta:
+        model = Tag
+        fields = ("slug", "name", "event_count", "events_url")
+
+
+class StatsRowSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_null=True, help_text="2014-03, CN, wechat, ...; null: none.")
+    label = serializers.CharField(help_text="What a chart shows: March 2014, China, WeChat.")
+    count = serializers.IntegerField(help_text="Published events in the group.")
+
+
+class StatsSerializer(serializers.Serializer):
+    group_by = serializers.CharField()
+    total = serializers.IntegerField(help_text="Published events matching the filters.")
+    results = StatsRowSerializer(many=True)
+
+
+class ChangeSerializer(serializers.Serializer):
+    event = serializers.CharField(source="public_id", help_text="Public id of the event.")
+    change = serializers.ChoiceField(
+        choices=["published", "updated", "retracted", "withdrawn"],
+        help_text="published: new to the public; updated: changed; retracted: withdrawn as "
+        "wrong, drop it; withdrawn: taken back for review, drop it until it returns.",
+    )
+    at = serializers.DateTimeField(source="updated_at", help_text="When it changed.")
+    data = serializers.SerializerMethodField(help_text="The event as now published, or null.")
+
+    @extend_schema_field(EventSerializer(allow_null=True))
+    def get_data(self, event):
+        if event.change not in ("published", "updated"):
+            return None
+        return EventSerializer(event, context=self.context).data

@@ -1,0 +1,443 @@
+"""The public, read-only API: published events and what they refer to, nothing else."""
+
+import hashlib
+
+from django.db.models import Count, Exists, F, OuterRef
+from django.db.models.functions import ExtractMonth, ExtractYear
+from django.http import StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import condition
+from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, renderers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from events.choices import EventStatus, Role, Verification
+from events.models import Actor, Event, EventType, Platform, Source, Tag
+from events.querysets import last_change_at
+
+from . import exports
+from .filters import EventFilterSet, MomentField, StrictFilterBackend
+from .pagination import KeysetPagination
+from .serializers import (
+    ActorSerializer,
+    ChangeSerializer,
+    EventSerializer,
+    EventTypeSerializer,
+    PlatformSerializer,
+    SourceSerializer,
+    StatsSerializer,
+    TagSerializer,
+    event_page_base,
+)
+
+# Formats streamed whole by timeline.exports; JSON pages go through DRF's renderer.
+STREAMED_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "ndjson": ("application/x-ndjson; charset=utf-8", "ndjson"),
+    "timelinejs": ("application/json; charset=utf-8", "json"),
+}
+
+
+class StreamedFormatRenderer(renderers.BaseRenderer):
+    """Lets content negotiation pick a streamed format; the view writes the body itself."""
+
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        raise NotImplementedError("streamed formats are written by timeline.exports")
+
+
+class CSVRenderer(StreamedFormatRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class NDJSONRenderer(StreamedFormatRenderer):
+    media_type = "application/x-ndjson"
+    format = "ndjson"
+
+
+class TimelineJSRenderer(StreamedFormatRenderer):
+    media_type = "application/vnd.timelinejs+json"
+    format = "timelinejs"
+
+
+def api_exception_handler(error, context):
+    """Answer every error as JSON with a message a researcher can act on."""
+    response = exception_handler(error, context)
+    if response is None:
+        return None
+    if isinstance(error, exceptions.ValidationError) and isinstance(response.data, dict):
+        response.data = {
+            "detail": "Some query parameters are not accepted; see errors.",
+            "errors": response.data,
+        }
+    elif isinstance(error, exceptions.ValidationError):
+        response.data = {"detail": " ".join(map(str, response.data))}
+    elif isinstance(error, exceptions.Throttled):
+        response.data = {
+            "detail": f"Too many requests. Try again in {error.wait or 1:.0f} seconds.",
+            "retry_after": int(error.wait or 1),
+        }
+    return response
+
+
+def _data_version(request):
+    if not hasattr(request, "_timeline_version"):
+        request._timeline_version = last_change_at()
+    return request._timeline_version
+
+
+def _etag(request, *args, **kwargs):
+    version = _data_version(request)
+    key = "|".join(
+        [
+            version.isoformat() if version else "empty",
+            request.get_full_path(),
+            request.headers.get("Accept", ""),
+        ]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _last_modified(request, *args, **kwargs):
+    return _data_version(request)
+
+
+conditional = method_decorator(condition(etag_func=_etag, last_modified_func=_last_modified))
+
+
+class PublicReadMixin:
+    """What every public endpoint shares: conditional GET, Vary, and JSON errors."""
+
+    filter_backends = [StrictFilterBackend]
+    query_parameters = ("format", *KeysetPagination.query_parameters)
+
+    @conditional
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(response, Response) and isinstance(renderer, StreamedFormatRenderer):
+            # An error in a streamed format is still answered in JSON.
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])
+        return response
+
+    def get_ordering(self):
+        return "id"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published events, filtered",
+        description=(
+            "Published events matching the filters, a page at a time (keyset pagination: "
+            "follow next and previous). With format=csv, ndjson or timelinejs (or Accept: "
+            "text/csv or application/x-ndjson) the whole filtered set is streamed instead."
+        ),
+    ),
+    retrieve=extend_schema(summary="One published event, by its public id"),
+)
+class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+    lookup_field = "public_id"
+    lookup_value_regex = r"[A-Z]{2}-[0-9]{4}-[0-9]{4,}"
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer, NDJSONRenderer, TimelineJSRenderer]
+
+    def get_queryset(self):
+        return Event.objects.published().for_api()
+
+    filterset = None  # set by StrictFilterBackend
+
+    def get_ordering(self):
+        return self.filterset.sort_order if self.filterset is not None else "date"
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format in STREAMED_FORMATS:
+            return self.export(queryset)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        event = self.get_object()
+        if request.accepted_renderer.format in STREAMED_FORMATS:
+            single = self.get_queryset().filter(pk=event.pk)
+            return self.export(single, name=event.public_id)
+        return Response(self.get_serializer(event).data)
+
+    def export(self, queryset, name=None):
+        fmt = self.request.accepted_renderer.format
+        ordering = self.get_ordering()
+        content_type, extension = STREAMED_FORMATS[fmt]
+        if fmt == "csv":
+            body = exports.csv_stream(
+                queryset, ordering=ordering, page_base=event_page_base(self.request)
+            )
+        elif fmt == "ndjson":
+            body = exports.ndjson_stream(
+                queryset, ordering=ordering, context=self.get_serializer_context()
+            )
+        else:
+            body = exports.timelinejs_stream(
+                queryset, ordering=ordering, title="Censorship Timeline"
+            )
+        response = StreamingHttpResponse(body, content_type=content_type)
+        filename = (
+            f"censorship-timeline_{name}.{extension}"
+            if name
+            else exports.export_filename(self.request.query_params, extension)
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ReferenceViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Actors, platforms, sources, types and tags that published events refer to."""
+
+    model = None
+    lookup_field = "slug"
+    sort_field = "slug"
+
+    def get_queryset(self):
+        return self.model.objects.public().with_event_count()
+
+    def get_ordering(self):
+        return self.sort_field
+
+
+class ActorViewSet(ReferenceViewSet):
+    model = Actor
+    serializer_class = ActorSerializer
+
+    def get_queryset(self):
+        public_actors = Actor.objects.public()
+        return (
+            super()
+            .get_queryset()
+            .select_related("parent")
+            .prefetch_related("aliases")
+            .annotate(parent_is_public=Exists(public_actors.filter(pk=OuterRef("parent"))))
+        )
+
+
+class PlatformViewSet(ReferenceViewSet):
+    model = Platform
+    serializer_class = PlatformSerializer
+
+    def get_queryset(self):
+        public_actors = Actor.objects.public()
+        return (
+            super()
+            .get_queryset()
+            .select_related("operator")
+            .prefetch_related("aliases")
+            .annotate(operator_is_public=Exists(public_actors.filter(pk=OuterRef("operator"))))
+        )
+
+
+class SourceViewSet(ReferenceViewSet):
+    model = Source
+    serializer_class = SourceSerializer
+    lookup_field = "key"
+    sort_field = "key"
+
+    def get_queryset(self):
+        return super().get_queryset().defer("full_text")
+
+
+class EventTypeViewSet(ReferenceViewSet):
+    model = EventType
+    serializer_class = EventTypeSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("category")
+
+
+class TagViewSet(ReferenceViewSet):
+    model = Tag
+    serializer_class = TagSerializer
+
+
+GROUPS = (
+    "month",
+    "year",
+    "type",
+    "category",
+    "country",
+    "platform",
+    "actor",
+    "role",
+    "verification",
+)
+
+
+@extend_schema(
+    summary="Counts of published events by one dimension",
+    parameters=[
+        OpenApiParameter(
+            "group_by",
+            OpenApiTypes.STR,
+            enum=GROUPS,
+            required=True,
+            description="month or year (of the earliest possible day), type, category, country, "
+            "platform, actor, role or verification. Every filter of events/ applies.",
+        )
+    ],
+    responses=StatsSerializer,
+)
+class StatsView(PublicReadMixin, APIView):
+    filterset_class = EventFilterSet
+    query_parameters = ("format", "group_by")
+
+    def get(self, request):
+        group_by = request.query_params.get("group_by")
+        if group_by not in GROUPS:
+            raise exceptions.ValidationError(
+                {"group_by": [f"Required; one of {', '.join(GROUPS)}."]}
+            )
+        events = StrictFilterBackend().filter_queryset(request, Event.objects.published(), self)
+        rows = STATS[group_by](events)
+        return Response({"group_by": group_by, "total": events.count(), "results": rows})
+
+
+def _stats_by_date(events, with_month):
+    parts = {"year": ExtractYear("date_earliest")}
+    if with_month:
+        parts["month"] = ExtractMonth("date_earliest")
+    grouped = events.annotate(**parts).values(*parts).annotate(count=Count("pk")).order_by(*parts)
+    rows = []
+    for row in grouped:
+        if with_month:
+            key = f"{row['year']:04d}-{row['month']:02d}"
+            label = f"{_MONTHS[row['month']]} {row['year']}"
+        else:
+            key = label = str(row["year"])
+        rows.append({"key": key, "label": label, "count": row["count"]})
+    return rows
+
+
+def _stats_by(key_field, label_field, labels=None):
+    def grouped(events):
+        values = (
+            events.values(key=F(key_field), name=F(label_field))
+            .annotate(count=Count("pk", distinct=True))
+            .order_by("-count", "key")
+        )
+        return [
+            {
+                "key": row["key"] or None,
+                "label": (labels or {}).get(row["key"], row["name"]) or "None",
+                "count": row["count"],
+            }
+            for row in values
+        ]
+
+    return grouped
+
+
+def _stats_by_country(events):
+    values = (
+        events.values("country", "is_global")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "country")
+    )
+    return [
+        {
+            "key": "global" if row["is_global"] else (row["country"] or None),
+            "label": "Global"
+            if row["is_global"]
+            else (countries.name(row["country"]) if row["country"] else "None"),
+            "count": row["count"],
+        }
+        for row in values
+    ]
+
+
+_MONTHS = [
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+STATS = {
+    "month": lambda events: _stats_by_date(events, with_month=True),
+    "year": lambda events: _stats_by_date(events, with_month=False),
+    "type": _stats_by("event_type__slug", "event_type__name"),
+    "category": _stats_by("event_type__category__slug", "event_type__category__name"),
+    "country": _stats_by_country,
+    "platform": _stats_by("platforms__slug", "platforms__name"),
+    "actor": _stats_by("actor_roles__actor__slug", "actor_roles__actor__name"),
+    "role": _stats_by("actor_roles__role", "actor_roles__role", dict(Role.choices)),
+    "verification": _stats_by("verification", "verification", dict(Verification.choices)),
+}
+
+
+@extend_schema(
+    summary="What changed since a moment, for keeping a copy in sync",
+    parameters=[
+        OpenApiParameter(
+            "since",
+            OpenApiTypes.DATETIME,
+            description="Changes at or after this moment (ISO 8601 with a time zone); omit to "
+            "start from the beginning. Keep the 'at' of the last change you applied and ask again "
+            "from it: a change is listed once, in the order it happened, with its kind.",
+        )
+    ],
+)
+class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
+    serializer_class = ChangeSerializer
+    query_parameters = ("format", "since", *KeysetPagination.query_parameters)
+
+    def get_ordering(self):
+        return "updated"
+
+    def get_queryset(self):
+        # Every event that has ever been public; drafts never published are no one's business.
+        return Event.objects.filter(first_published_at__isnull=False).for_api()
+
+    def list(self, request):
+        StrictFilterBackend().filter_queryset(request, Event.objects.none(), self)
+        queryset = self.get_queryset()
+        since = self._since(request)
+        if since is not None:
+            queryset = queryset.filter(updated_at__gte=since)
+        page = self.paginate_queryset(queryset)
+        for event in page:
+            event.change = _change_kind(event, since)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def _since(self, request):
+        raw = request.query_params.get("since")
+        try:
+            return MomentField().clean(raw)
+        except Exception as error:
+            raise exceptions.ValidationError({"since": list(error.messages)}) from None
+
+
+def _change_kind(event, since):
+    if event.status == EventStatus.RETRACTED:
+        return "retracted"
+    if event.status != EventStatus.PUBLISHED:
+        return "withdrawn"
+    if since is None or event.first_published_at >= since:
+        return "published"
+    return "updated"
