@@ -412,11 +412,13 @@ def copy_sql(queryset, *, ordering, page_base):
     )
     sql = f"""COPY (
 WITH selected AS ({selected_sql}),
+page AS (SELECT %s::text AS base),
 {_copy_aggregates()}
 SELECT
   {select}
 FROM events_event e
 JOIN selected s ON s.pk = e.id
+CROSS JOIN page
 LEFT JOIN events_eventtype et ON et.id = e.event_type_id
 LEFT JOIN events_eventcategory ec ON ec.id = et.category_id
 LEFT JOIN actor_cells a ON a.event_id = e.id
@@ -504,7 +506,7 @@ def _copy_expressions():
         _neutral("qc.v"),
         _moment("e.first_published_at"),
         _moment("e.updated_at"),
-        _neutral("%s || e.public_id || '/'"),
+        _neutral("page.base || e.public_id || '/'"),
     ]
 
 

@@ -20,17 +20,21 @@ from events.models import (
 )
 
 
-def absolute(request, path):
-    return request.build_absolute_uri(path) if request is not None else path
+def absolute(context, path):
+    """Return an absolute URL from the request, or from base_url outside a request."""
+    request = context.get("request")
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return context.get("base_url", "").rstrip("/") + path
 
 
 def event_page_path(public_id):
     return reverse("timeline:event-page", args=[public_id])
 
 
-def event_page_base(request):
+def event_page_base(context):
     """Return the absolute URL that an event's public id and a slash complete."""
-    return absolute(request, event_page_path("ID")).removesuffix("ID/")
+    return absolute(context, event_page_path("ID")).removesuffix("ID/")
 
 
 class NamedRefSerializer(serializers.Serializer):
@@ -169,11 +173,11 @@ class EventSerializer(serializers.ModelSerializer):
         return relations
 
     def get_url(self, event) -> str:
-        return absolute(self.context.get("request"), event_page_path(event.public_id))
+        return absolute(self.context, event_page_path(event.public_id))
 
     def get_api_url(self, event) -> str:
         path = reverse("api:event-detail", args=[event.public_id])
-        return absolute(self.context.get("request"), path)
+        return absolute(self.context, path)
 
 
 def _relation(link, direction, other):
@@ -196,7 +200,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_events_url(self, row):
         path = f"{reverse('api:event-list')}?{self.filter_name}={row.slug}"
-        return absolute(self.context.get("request"), path)
+        return absolute(self.context, path)
 
 
 @extend_schema_field(NamedRefSerializer(allow_null=True))

@@ -181,7 +181,7 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
         content_type, extension = STREAMED_FORMATS[fmt]
         if fmt == "csv":
             body = exports.csv_stream(
-                queryset, ordering=ordering, page_base=event_page_base(self.request)
+                queryset, ordering=ordering, page_base=event_page_base({"request": self.request})
             )
         elif fmt == "ndjson":
             body = exports.ndjson_stream(
