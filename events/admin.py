@@ -201,6 +201,11 @@ class EventAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         services.event_save(event=obj, user=request.user)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Names, aliases and quotes arrive with the inlines: index them once all are saved.
+        services.event_search_refresh(event_ids=[form.instance.pk])
+
     @admin.action(description="Publish selected events", permissions=["change"])
     def publish(self, request, queryset):
         for event in queryset.exclude(status=EventStatus.PUBLISHED):
@@ -212,8 +217,18 @@ class EventAdmin(SimpleHistoryAdmin):
                 self.message_user(request, f"{event.public_id} published.", messages.SUCCESS)
 
 
+class ShownInEventsAdmin:
+    """Rows that events show (names, titles): a change reaches those events' output."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            changed = type(form.instance).objects.filter(pk=form.instance.pk)
+            services.events_referencing_changed(events=changed.referencing_events())
+
+
 @admin.register(EventCategory)
-class EventCategoryAdmin(admin.ModelAdmin):
+class EventCategoryAdmin(ShownInEventsAdmin, admin.ModelAdmin):
     list_display = ("name", "slug", "position")
     list_editable = ("position",)
     search_fields = ("name", "slug")
@@ -221,7 +236,7 @@ class EventCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventType)
-class EventTypeAdmin(admin.ModelAdmin):
+class EventTypeAdmin(ShownInEventsAdmin, admin.ModelAdmin):
     list_display = ("name", "category", "slug", "position")
     list_filter = ("category",)
     list_select_related = ("category",)
@@ -230,7 +245,7 @@ class EventTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ShownInEventsAdmin, admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -242,7 +257,7 @@ class ActorAliasInline(admin.TabularInline):
 
 
 @admin.register(Actor)
-class ActorAdmin(SimpleHistoryAdmin):
+class ActorAdmin(ShownInEventsAdmin, SimpleHistoryAdmin):
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "country", "parent", "wikidata_id")
     list_filter = ("kind", ("country", CountryFilter))
@@ -259,7 +274,7 @@ class PlatformAliasInline(admin.TabularInline):
 
 
 @admin.register(Platform)
-class PlatformAdmin(SimpleHistoryAdmin):
+class PlatformAdmin(ShownInEventsAdmin, SimpleHistoryAdmin):
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "operator", "country", "wikidata_id")
     list_filter = ("kind", ("country", CountryFilter))
@@ -271,7 +286,7 @@ class PlatformAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(ShownInEventsAdmin, SimpleHistoryAdmin):
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("title", "publisher", "published_on", "kind", "language", "reliability")
     list_filter = ("kind", "reliability", "language")

@@ -713,3 +713,29 @@ def test_the_demo_curator_records_a_whole_event_and_its_autocompletes_answer(cli
     assert event.created_by == curator
     assert event.actor_roles.count() == 2
     assert event.citations.count() == 1
+
+
+def test_an_event_saved_in_the_admin_is_found_by_its_actors_names_and_quotes(
+    curator_client, journey
+):
+    post_new_wechat_event(curator_client, journey)
+
+    event = Event.objects.get()
+    assert list(Event.objects.matching("cyberspace administration")) == [event]
+    assert list(Event.objects.matching("wechat 40 accounts removed")) == [event]
+
+
+def test_renaming_an_actor_in_the_admin_reaches_its_events(curator_client, journey):
+    post_new_wechat_event(curator_client, journey)
+    event = Event.objects.get()
+    updated_before = event.updated_at
+    actor = journey.decider
+    response = curator_client.get(reverse("admin:events_actor_change", args=[actor.pk]))
+    data = form_data(response) | {"name": "Office of the Central Cyberspace Affairs Commission"}
+
+    response = curator_client.post(reverse("admin:events_actor_change", args=[actor.pk]), data)
+
+    assert response.status_code == 302, form_errors(response)
+    event.refresh_from_db()
+    assert list(Event.objects.matching("cyberspace affairs commission")) == [event]
+    assert event.updated_at > updated_before
