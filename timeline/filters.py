@@ -1,6 +1,7 @@
 """One FilterSet for events: it drives the JSON list, every export format, stats and pages."""
 
 import contextlib
+import datetime
 import re
 
 import django_filters
@@ -73,12 +74,14 @@ class MomentField(forms.CharField):
         # An unescaped '+' in a query string arrives as a space: 09:00:00+08:00.
         with contextlib.suppress(ValueError):
             moment = parse_datetime(value.replace(" ", "+"))
-        if moment is None or timezone.is_naive(moment):
-            raise ValidationError(
-                f"'{value[:40]}' is not a moment with a time zone. Use ISO 8601 such as "
-                "2026-11-28T09:00:00Z."
-            )
-        return moment
+        if moment is not None and timezone.is_aware(moment):
+            # 0001-01-01T00:00+08:00 has no UTC equivalent: refused below.
+            with contextlib.suppress(OverflowError):
+                return moment.astimezone(datetime.UTC)
+        raise ValidationError(
+            f"'{value[:40]}' is not a moment with a time zone. Use ISO 8601 such as "
+            "2026-11-28T09:00:00Z."
+        )
 
 
 class StrictBooleanField(forms.Field):
@@ -102,7 +105,8 @@ class MultipleValueField(forms.Field):
     accepted = "slugs such as wechat"
 
     def clean(self, value):
-        values = [item.strip() for item in (value or []) if item and item.strip()]
+        pieces = (piece for item in (value or []) for piece in item.split(","))
+        values = [piece.strip() for piece in pieces if piece.strip()]
         if len(values) > MAX_VALUES:
             raise ValidationError(f"At most {MAX_VALUES} values are accepted.")
         bad = [item[:40] for item in values if not self.value_pattern.match(item)]

@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime
 import json
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -142,7 +143,7 @@ class KeysetPagination(BasePagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return DEFAULT_PAGE_SIZE
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
             raise exceptions.ValidationError(
                 {"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}
             )
