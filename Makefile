@@ -7,7 +7,7 @@ PORT ?= 8000
 .PHONY: run test install install-dev lint format migrate seed clean
 
 run: install migrate seed
-	$(BIN)/python manage.py create_demo_curator
+	$(BIN)/python manage.py create_demo_users
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (curators' admin: http://127.0.0.1:$(PORT)/admin/)"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "import_export",
     "rest_framework",
     "simple_history",
     "events",
@@ -122,6 +123,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Curators' imports: CSV and XLSX, all or nothing, only for those with the import permission.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 # The reader API: public, read-only, throttled per client address.
 API_ANON_RATE = os.environ.get("API_ANON_RATE", "1200/minute")

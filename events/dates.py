@@ -67,6 +67,7 @@ class DateBounds:
     is_approximate: bool
     is_uncertain: bool
     stated_start: datetime.date  # the first day the text names, before any widening
+    stated_end: datetime.date | None  # the last day it names; None while ongoing
 
     @property
     def is_ongoing(self):
@@ -110,6 +111,7 @@ def _bounds(text, start, end, *, ongoing=False):
         is_approximate=start.is_approximate or end.is_approximate,
         is_uncertain=start.is_uncertain or end.is_uncertain,
         stated_start=start.stated_first,
+        stated_end=None if ongoing else end.stated_last,
     )
 
 

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from . import choices
 from .dates import InvalidDate, describe, parse_date
+from .links import normalise_url, validate_archive_url
 from .querysets import (
     ActorQuerySet,
     EventCategoryQuerySet,
@@ -19,6 +20,7 @@ from .querysets import (
     SourceQuerySet,
     TagQuerySet,
 )
+from .quotes import check_quote
 
 # \Z, not $: $ also matches before a final newline. Both databases read \Z as end of text.
 WIKIDATA_PATTERN = r"^Q[1-9][0-9]*\Z"
@@ -176,6 +178,7 @@ class Actor(SluggedModel, TimestampedModel):
     objects = SlugNaturalKeyManager.from_queryset(ActorQuerySet)()
 
     class Meta:
+        permissions = [("merge_actor", "Can merge actors"), ("import_actor", "Can import actors")]
         ordering = ("name",)
         constraints = [
             wikidata_constraint("actor"),
@@ -230,6 +233,10 @@ class Platform(SluggedModel, TimestampedModel):
     objects = SlugNaturalKeyManager.from_queryset(PlatformQuerySet)()
 
     class Meta:
+        permissions = [
+            ("merge_platform", "Can merge platforms"),
+            ("import_platform", "Can import platforms"),
+        ]
         ordering = ("name",)
         constraints = [wikidata_constraint("platform")]
 
@@ -286,7 +293,10 @@ class Source(TimestampedModel):
         max_length=20, choices=choices.SourceKind, help_text="What sort of document it is."
     )
     archive_url = models.URLField(
-        max_length=1000, blank=True, help_text="An archived copy (Wayback Machine, archive.today)."
+        max_length=1000,
+        blank=True,
+        validators=[validate_archive_url],
+        help_text="A saved copy: web.archive.org/web/<time>/<url>, archive.today, perma.cc.",
     )
     accessed_on = models.DateField(null=True, blank=True, help_text="When we last read it.")
     reliability = models.CharField(
@@ -304,6 +314,7 @@ class Source(TimestampedModel):
     history = HistoricalRecords(excluded_fields=["full_text"])
 
     class Meta:
+        permissions = [("import_source", "Can import sources")]
         ordering = ("-published_on", "title")
         constraints = [
             models.UniqueConstraint(
@@ -316,6 +327,10 @@ class Source(TimestampedModel):
 
     def __str__(self):
         return self.title
+
+    def clean(self):
+        # One spelling per page, so the unique URL catches the same article pasted twice.
+        self.url = normalise_url(self.url)
 
     def natural_key(self):
         return (self.key,)
@@ -399,9 +414,21 @@ class Event(TimestampedModel):
         max_length=20,
         choices=choices.EventStatus,
         default=choices.EventStatus.DRAFT,
-        help_text="Only published events are public.",
+        editable=False,
+        help_text="Only published events are public. Changed by submit, publish, return to "
+        "draft and retract, never by editing.",
     )
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When it last went to review."
+    )
+    retracted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    retraction_reason = models.TextField(
+        blank=True, editable=False, help_text="Why it was retracted; public."
+    )
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Goes up with every save: refuses stale edits."
+    )
     internal_notes = models.TextField(blank=True, help_text="For curators only; never public.")
     search_text = models.TextField(
         blank=True,
@@ -430,6 +457,10 @@ class Event(TimestampedModel):
     history = HistoricalRecords(m2m_fields=[platforms, tags], excluded_fields=["search_text"])
 
     class Meta:
+        permissions = [
+            ("publish_event", "Can publish, return to draft and retract events"),
+            ("import_event", "Can import events"),
+        ]
         ordering = ("date_earliest", "id")
         constraints = [
             models.CheckConstraint(
@@ -469,6 +500,12 @@ class Event(TimestampedModel):
                 | Q(first_published_at__isnull=False),
                 name="event_published_has_first_published_at",
                 violation_error_message="A published event records when it was first published.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=choices.EventStatus.RETRACTED)
+                | (Q(retracted_at__isnull=False) & ~Q(retraction_reason="")),
+                name="event_retracted_has_reason",
+                violation_error_message="A retracted event records when and why.",
             ),
         ]
         indexes = [
@@ -583,6 +620,18 @@ class Citation(models.Model):
     def __str__(self):
         return f"{self.source} {self.locator}".strip()
 
+    def clean(self):
+        if not (self.quote and self.source_id and self.source.full_text):
+            return
+        check = check_quote(self.quote, self.source.full_text)
+        if not check.found:
+            raise ValidationError(
+                {
+                    "quote": f"This passage is not in the source's text. The closest passage is: "
+                    f"“{check.closest}” ({check.similarity:.0%} alike)."
+                }
+            )
+
 
 class EventRelation(models.Model):
     """A typed link between two events, read from the first to the second."""
@@ -655,6 +704,43 @@ class EventCount(models.Model):
 
     def __str__(self):
         return f"{self.get_qualifier_display()} {self.quantity} {self.get_unit_display().lower()}"
+
+
+class EventInReview(Event):
+    """The editors' queue: events in review, oldest first (a view of Event in the admin)."""
+
+    objects = EventManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "event in review"
+        verbose_name_plural = "review queue"
+
+
+class EventTransition(models.Model):
+    """One move of an event between draft, review, published and retracted: who, when, why."""
+
+    event = models.ForeignKey(
+        Event, on_delete=models.SET_NULL, null=True, related_name="transitions"
+    )
+    public_id = models.CharField(max_length=24, help_text="Kept if a draft is deleted.")
+    from_status = models.CharField(max_length=20, choices=choices.EventStatus)
+    to_status = models.CharField(max_length=20, choices=choices.EventStatus)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        indexes = [
+            # An event's workflow history, newest first.
+            models.Index(fields=["event", "-at"], name="transition_event_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.public_id}: {self.from_status} → {self.to_status}"
 
 
 class PublicIdSequence(models.Model):

@@ -100,8 +100,11 @@ class EventFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         event = model_class(*args, **kwargs)
-        if event.status == choices.EventStatus.PUBLISHED:
-            event.first_published_at = timezone.now()
+        if event.status in (choices.EventStatus.PUBLISHED, choices.EventStatus.RETRACTED):
+            event.first_published_at = event.first_published_at or timezone.now()
+        if event.status == choices.EventStatus.RETRACTED:
+            event.retracted_at = event.retracted_at or timezone.now()
+            event.retraction_reason = event.retraction_reason or "Found to be wrong."
         return event_save(event=event)
 
 

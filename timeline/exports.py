@@ -19,8 +19,17 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
-from events.choices import CountQualifier, Role
 from events.dates import parse_date
+from events.formats import (
+    FORMULA_STARTS,
+    LIST_SEPARATOR,
+    QUALIFIER_WORDS,
+    ROLE_WORDS,
+    actor_text,
+    count_text,
+    neutralise,
+    source_text,
+)
 from events.models import Citation, Event, EventActor, EventCount
 
 from .pagination import SORT_KEYS
@@ -28,9 +37,6 @@ from .serializers import EventSerializer
 
 CHUNK_ROWS = 1000
 STREAM_CHUNK_BYTES = 64 * 1024
-LIST_SEPARATOR = "; "
-# OWASP: a cell starting with one of these may run as a formula in a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -67,7 +73,7 @@ CSV_COLUMNS = [
     Column("tags", "Tag names, separated by '; '."),
     Column("counts", "Counts such as 'more than 40 accounts', separated by '; '."),
     Column("verification", "single_source, corroborated, confirmed or disputed."),
-    Column("sources", "Sources cited, 'title (publisher, date)', separated by '; '."),
+    Column("sources", "Sources cited, 'title (publisher, date) <url>', separated by '; '."),
     Column("source_urls", "URLs of the sources cited, separated by '; '."),
     Column("quotes", "Quoted passages that support the event, separated by '; '."),
     Column("first_published_at", "When it was first published (UTC, ISO 8601).", False),
@@ -75,13 +81,6 @@ CSV_COLUMNS = [
     Column("url", "The event's public page."),
 ]
 COLUMN_NAMES = [column.name for column in CSV_COLUMNS]
-ROLE_LABELS = dict(Role.choices)
-QUALIFIER_WORDS = {code: label.lower() for code, label in CountQualifier.choices}
-
-
-def neutralise(cell):
-    """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 def iterate_in_chunks(queryset, ordering, size=CHUNK_ROWS):
@@ -133,7 +132,8 @@ def csv_stream(queryset, *, ordering, page_base):
 
 def python_csv_stream(queryset, *, ordering, page_base):
     output = io.StringIO()
-    writer = csv.writer(output, lineterminator="\n")
+    # RFC 4180 line ends: with them the csv module also quotes a cell holding a lone \r.
+    writer = csv.writer(output, lineterminator="\r\n")
 
     def lines():
         for rows in _csv_rows(queryset, ordering, page_base):
@@ -256,7 +256,7 @@ def _related_cells(ids):
 
     roles = EventActor.objects.filter(event_id__in=ids).order_by("id")
     for event_id, name, role in roles.values_list("event_id", "actor__name", "role"):
-        add(event_id, "actors", f"{name} ({ROLE_LABELS[role].lower()})")
+        add(event_id, "actors", actor_text(name, role))
     through = Event.platforms.through.objects.filter(event_id__in=ids).order_by("id")
     for event_id, name in through.values_list("event_id", "platform__name"):
         add(event_id, "platforms", name)
@@ -267,7 +267,7 @@ def _related_cells(ids):
     for event_id, qualifier, quantity, unit, note in counts.values_list(
         "event_id", "qualifier", "quantity", "unit", "note"
     ):
-        add(event_id, "counts", _count_text(qualifier, quantity, unit, note))
+        add(event_id, "counts", count_text(qualifier, quantity, unit, note))
     _add_citation_cells(ids, add)
     return {
         event_id: {name: LIST_SEPARATOR.join(values) for name, values in named.items()}
@@ -296,21 +296,9 @@ def _add_citation_cells(ids, add):
         if (event_id, source_id) in seen:
             continue
         seen.add((event_id, source_id))
-        add(event_id, "sources", _source_text(title, publisher, published_on))
+        add(event_id, "sources", source_text(title, publisher, published_on, url))
         if url:
             add(event_id, "source_urls", url)
-
-
-def _count_text(qualifier, quantity, unit, note):
-    text = f"{QUALIFIER_WORDS[qualifier]} {quantity} {unit}"
-    return f"{text} ({note})" if note else text
-
-
-def _source_text(title, publisher, published_on):
-    details = ", ".join(
-        part for part in (publisher, published_on and published_on.isoformat()) if part
-    )
-    return f"{title} ({details})" if details else title
 
 
 # CSV by COPY (PostgreSQL) -----------------------------------------------------------------
@@ -433,7 +421,7 @@ ORDER BY e.{q(sort.field)} {direction}, e.id {direction}
 
 
 def _copy_aggregates():
-    role_case = _case("ea.role", {code: label.lower() for code, label in Role.choices})
+    role_case = _case("ea.role", ROLE_WORDS)
     qualifier_case = _case("ct.qualifier", QUALIFIER_WORDS)
     return f"""actor_cells AS (
   SELECT ea.event_id, string_agg(ac.name || ' (' || {role_case} || ')', '; ' ORDER BY ea.id) AS v
@@ -463,7 +451,9 @@ source_cells AS (
         THEN ' (' || so.publisher || ', ' || to_char(so.published_on, 'YYYY-MM-DD') || ')'
       WHEN so.publisher <> '' THEN ' (' || so.publisher || ')'
       WHEN so.published_on IS NOT NULL THEN ' (' || to_char(so.published_on, 'YYYY-MM-DD') || ')'
-      ELSE '' END, '; ' ORDER BY fc.first_id) AS v,
+      ELSE '' END
+      || CASE WHEN so.url <> '' THEN ' <' || so.url || '>' ELSE '' END,
+      '; ' ORDER BY fc.first_id) AS v,
     string_agg(NULLIF(so.url, ''), '; ' ORDER BY fc.first_id) AS urls
   FROM first_citations fc JOIN events_source so ON so.id = fc.source_id
   GROUP BY fc.event_id),
@@ -589,13 +579,13 @@ def timelinejs_event(event):
         "text": {"headline": event.title, "text": event.summary},
         "group": event.event_type.category.name if event.event_type else "",
     }
-    if event.date_latest and "/" in event.date_text:
-        slide["end_date"] = _timelinejs_date(event.date_latest, event.date_precision)
+    if bounds.stated_end and "/" in event.date_text:
+        slide["end_date"] = _timelinejs_date(bounds.stated_end, event.date_precision)
     source = next((c.source for c in event.citations.all() if c.source.url), None)
     if source is not None:
         slide["media"] = {
             "url": source.url,
-            "credit": _source_text(source.title, source.publisher, source.published_on),
+            "credit": source_text(source.title, source.publisher, source.published_on, ""),
             "link": source.url,
         }
     return slide

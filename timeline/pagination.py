@@ -50,6 +50,8 @@ SORT_KEYS = {
     "-date": SortKey("date_earliest", descending=True),
     "updated": SortKey("updated_at"),
     "id": SortKey("id"),
+    "slug": SortKey("slug"),
+    "key": SortKey("key"),
 }
 
 
@@ -104,8 +106,9 @@ class KeysetPagination(BasePagination):
 
     def _link(self, row, direction):
         value = getattr(row, self.sort.field)
+        value = value.isoformat() if hasattr(value, "isoformat") else value
         token = json.dumps(
-            {"o": self.ordering, "d": direction, "v": value.isoformat(), "k": row.pk},
+            {"o": self.ordering, "d": direction, "v": value, "k": row.pk},
             separators=(",", ":"),
         )
         cursor = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
@@ -132,12 +135,16 @@ class KeysetPagination(BasePagination):
                 {"cursor": ["Not a cursor this API gave out; use the next or previous link."]}
             ) from None
 
-    def _parse_value(self, text):
+    def _parse_value(self, value):
         if self.sort.field == "updated_at":
-            return datetime.datetime.fromisoformat(text)
+            return datetime.datetime.fromisoformat(value)
+        if self.sort.field == "date_earliest":
+            return datetime.date.fromisoformat(value)
         if self.sort.field == "id":
-            return int(text)
-        return datetime.date.fromisoformat(text)
+            return int(value)
+        if not isinstance(value, str):
+            raise TypeError("a slug or key is text")
+        return value
 
     def _page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

@@ -220,6 +220,7 @@ class PublicRefField(serializers.Field):
 
 
 class ActorSerializer(ReferenceSerializer):
+    country = serializers.CharField(help_text="ISO 3166 code, or empty.")
     kind_label = serializers.CharField(source="get_kind_display")
     country_name = serializers.CharField(source="country.name")
     parent = PublicRefField(flag="parent_is_public")
@@ -246,6 +247,7 @@ class ActorSerializer(ReferenceSerializer):
 
 
 class PlatformSerializer(ReferenceSerializer):
+    country = serializers.CharField(help_text="ISO 3166 code, or empty.")
     operator = PublicRefField(flag="operator_is_public")
     aliases = AliasSerializer(many=True)
     filter_name = "platform"
@@ -338,7 +340,13 @@ class ChangeSerializer(serializers.Serializer):
         "wrong, drop it; withdrawn: taken back for review, drop it until it returns.",
     )
     at = serializers.DateTimeField(source="updated_at", help_text="When it changed.")
+    retraction_reason = serializers.SerializerMethodField(
+        help_text="Why a retracted event was withdrawn; null for other changes."
+    )
     data = serializers.SerializerMethodField(help_text="The event as now published, or null.")
+
+    def get_retraction_reason(self, event) -> str | None:
+        return event.retraction_reason if event.change == "retracted" else None
 
     @extend_schema_field(EventSerializer(allow_null=True))
     def get_data(self, event):

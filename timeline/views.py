@@ -428,7 +428,7 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
     def _since(self, request):
         raw = request.query_params.get("since")
         try:
-            return MomentField().clean(raw)
+            return MomentField(required=False).clean(raw)
         except Exception as error:
             raise exceptions.ValidationError({"since": list(error.messages)}) from None
 

@@ -463,104 +463,61 @@ def test_add_form_rejects_a_bad_date_with_what_is_wrong_and_a_valid_example(
     assert not PublicIdSequence.objects.exists()
 
 
-PUBLISH_REFUSAL = "A published event needs at least one citation."
-
-
-def test_add_form_refuses_to_publish_an_event_without_a_citation(curator_client, journey):
-    data = add_form_data(
-        curator_client,
-        title="Accounts removed",
-        summary="Accounts were removed.",
-        event_type=str(journey.event_type.pk),
-        date_text="2014-03",
-        country="CN",
-        status=choices.EventStatus.PUBLISHED,
-    )
-
-    response = curator_client.post(EVENT_ADD, data)
-
-    assert response.status_code == 200
-    assert citation_errors(response) == [PUBLISH_REFUSAL]
-    assert PUBLISH_REFUSAL in response.content.decode()
-    assert not Event.objects.exists()
-
-
-def test_add_form_publishes_an_event_posted_with_a_citation(curator_client, journey):
-    response = post_new_wechat_event(curator_client, journey, status=choices.EventStatus.PUBLISHED)
+def test_a_status_posted_in_the_add_form_is_ignored_new_events_are_drafts(curator_client, journey):
+    response = post_new_wechat_event(curator_client, journey, status="published")
 
     assert response.status_code == 302
     event = Event.objects.get()
-    assert event.status == choices.EventStatus.PUBLISHED
-    assert event.first_published_at is not None
+    assert (event.status, event.first_published_at) == (choices.EventStatus.DRAFT, None)
 
 
-def test_change_form_refuses_to_publish_an_event_without_a_citation(curator_client, db):
-    event = EventFactory(title="Accounts removed")
-    data = change_form_data(
-        curator_client,
-        event,
-        title="Accounts removed, renamed",
-        status=choices.EventStatus.PUBLISHED,
-    )
-
-    response = curator_client.post(event_change_url(event), data)
-
-    assert response.status_code == 200
-    assert citation_errors(response) == [PUBLISH_REFUSAL]
-    assert PUBLISH_REFUSAL in response.content.decode()
-    event.refresh_from_db()
-    assert (event.title, event.status) == ("Accounts removed", choices.EventStatus.DRAFT)
-    assert event.first_published_at is None
-    assert event.history.count() == 1
-
-
-def test_change_form_refuses_to_publish_when_the_only_citation_is_deleted(curator_client, db):
-    citation = CitationFactory()
-    event = citation.event
-    data = change_form_data(
-        curator_client, event, status=choices.EventStatus.PUBLISHED, **{"citations-0-DELETE": "on"}
-    )
-
-    response = curator_client.post(event_change_url(event), data)
-
-    assert response.status_code == 200
-    assert citation_errors(response) == [PUBLISH_REFUSAL]
-    event.refresh_from_db()
-    assert event.status == choices.EventStatus.DRAFT
-    assert event.citations.get() == citation
-
-
-def test_change_form_publishes_an_event_with_a_citation(curator_client, curator, db):
+def test_a_status_posted_in_the_change_form_is_ignored(curator_client, db):
     event = CitationFactory().event
-    data = change_form_data(curator_client, event, status=choices.EventStatus.PUBLISHED)
+    data = change_form_data(curator_client, event, status="published", title="Renamed")
 
     response = curator_client.post(event_change_url(event), data)
 
     assert response.status_code == 302
     event.refresh_from_db()
-    assert event.status == choices.EventStatus.PUBLISHED
-    assert event.first_published_at is not None
-    assert event.updated_by == curator
+    assert (event.title, event.status) == ("Renamed", choices.EventStatus.DRAFT)
 
 
-def test_change_form_refuses_to_publish_an_event_without_type_or_country(curator_client, db):
-    event = CitationFactory(event=EventFactory(event_type=None, country="")).event
-    data = change_form_data(curator_client, event, status=choices.EventStatus.PUBLISHED)
+def test_removing_the_last_citation_of_a_published_event_is_refused(curator_client, db):
+    citation = CitationFactory(event=EventFactory(status="published"))
+    event = citation.event
+    data = change_form_data(curator_client, event, **{"citations-0-DELETE": "on"})
 
     response = curator_client.post(event_change_url(event), data)
 
     assert response.status_code == 200
     assert citation_errors(response) == [
-        "A published event needs an event type, a country, or 'global'."
+        "A published event needs at least one citation. Return it to draft first."
+    ]
+    assert event.citations.get() == citation
+
+
+def test_clearing_the_type_of_a_published_event_is_refused(curator_client, db):
+    event = CitationFactory(event=EventFactory(status="published")).event
+    data = change_form_data(curator_client, event, event_type="")
+
+    response = curator_client.post(event_change_url(event), data)
+
+    assert response.status_code == 200
+    assert citation_errors(response) == [
+        "A published event needs an event type. Return it to draft first."
     ]
     event.refresh_from_db()
-    assert event.status == choices.EventStatus.DRAFT
+    assert event.event_type is not None
 
 
 def publish_action(client, *events):
     return client.post(
         EVENT_CHANGELIST,
-        {"action": "publish", "_selected_action": [event.pk for event in events], "index": 0},
+        {
+            "action": "publish_selected",
+            "_selected_action": [event.pk for event in events],
+            "index": 0,
+        },
         follow=True,
     )
 
@@ -573,11 +530,17 @@ def test_publish_action_publishes_an_event_with_citation_type_and_country(
     response = publish_action(curator_client, event)
 
     assert response.status_code == 200
-    assert shown_messages(response) == [f"{event.public_id} published."]
+    assert shown_messages(response) == [f"{event.public_id} is now published."]
     event.refresh_from_db()
     assert event.status == choices.EventStatus.PUBLISHED
     assert event.first_published_at is not None
     assert event.updated_by == curator
+    transition = event.transitions.get()
+    assert (transition.from_status, transition.to_status, transition.user) == (
+        "draft",
+        "published",
+        curator,
+    )
 
 
 def test_publish_action_refuses_an_event_without_a_citation(curator_client, db):
@@ -613,7 +576,7 @@ def test_publish_action_publishes_the_ready_events_and_refuses_the_others(curato
     response = publish_action(curator_client, ready, uncited)
 
     assert set(shown_messages(response)) == {
-        f"{ready.public_id} published.",
+        f"{ready.public_id} is now published.",
         f"{uncited.public_id} cannot be published yet: it needs at least one citation.",
     }
     assert set(Event.objects.published()) == {ready}
@@ -690,7 +653,7 @@ def test_event_change_page_reads_the_date_back_to_the_curator(curator_client, db
 
 def test_the_demo_curator_records_a_whole_event_and_its_autocompletes_answer(client, journey):
     """The account `make run` creates has the permissions the curator journey needs."""
-    call_command("create_demo_curator", stdout=io.StringIO())
+    call_command("create_demo_users", stdout=io.StringIO())
     curator = get_user_model().objects.get(username="demo-curator")
     client.force_login(curator)
     for model_name, field_name, found in [

@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from events.choices import CountUnit, EventStatus, RelationType, Role
 from events.models import Actor, Event, EventActor, EventCount, EventRelation, Platform, Source
@@ -459,10 +460,19 @@ def test_database_refuses_clearing_first_published_at_of_a_published_event():
         only(Event, event).update(first_published_at=None)
 
 
-def test_database_accepts_a_retracted_event_that_was_never_published():
-    event = EventFactory(status=EventStatus.DRAFT)
+def test_database_refuses_a_retracted_event_without_a_reason():
+    event = EventFactory(status=EventStatus.PUBLISHED)
 
-    only(Event, event).update(status=EventStatus.RETRACTED)
+    with pytest.raises(IntegrityError, match="event_retracted_has_reason"), transaction.atomic():
+        only(Event, event).update(status=EventStatus.RETRACTED, retracted_at=timezone.now())
+
+
+def test_database_accepts_a_retracted_event_with_when_and_why():
+    event = EventFactory(status=EventStatus.PUBLISHED)
+
+    only(Event, event).update(
+        status=EventStatus.RETRACTED, retracted_at=timezone.now(), retraction_reason="Wrong."
+    )
 
     assert Event.objects.get(pk=event.pk).status == EventStatus.RETRACTED
 

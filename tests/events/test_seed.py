@@ -218,25 +218,29 @@ def test_fixtures_also_load_with_loaddata(db):
     assert Actor.objects.get(slug="tencent").operated_platforms.get().slug == "wechat"
 
 
-def test_demo_curator_is_created_once_and_can_log_in(db, client):
+def demo_passwords():
     out = io.StringIO()
-    call_command("create_demo_curator", stdout=out)
-    password = re.search(r"Password: (\S+)", out.getvalue()).group(1)
+    call_command("create_demo_users", stdout=out)
+    return dict(re.findall(r"User name: (\S+)  Password: (\S+)", out.getvalue()))
+
+
+def test_demo_users_are_created_once_and_can_log_in(db, client):
+    passwords = demo_passwords()
+    password = passwords["demo-curator"]
 
     again = io.StringIO()
-    call_command("create_demo_curator", stdout=again)
+    call_command("create_demo_users", stdout=again)
 
-    assert "already exists" in again.getvalue()
+    assert set(passwords) == {"demo-curator", "demo-editor"}
+    assert again.getvalue().count("already exists") == 2
+    assert client.login(username="demo-editor", password=passwords["demo-editor"])
     assert client.login(username="demo-curator", password=password)
     assert client.get("/admin/events/event/add/").status_code == 200
     assert client.get("/admin/events/event/").status_code == 200
 
 
 def test_demo_curator_cannot_delete_events(db, client):
-    out = io.StringIO()
-    call_command("create_demo_curator", stdout=out)
-    password = re.search(r"Password: (\S+)", out.getvalue()).group(1)
-    client.login(username="demo-curator", password=password)
+    client.login(username="demo-curator", password=demo_passwords()["demo-curator"])
     load_seed()
     event = Event.objects.get(public_id="CN-2014-0004")
 

@@ -1,0 +1,3 @@
+"""The curators' room: where events, actors, platforms and sources are recorded."""
+
+from . import events, references  # noqa: F401  (each registers its models)

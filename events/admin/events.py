@@ -1,0 +1,474 @@
+"""Events in the admin: recording, the review workflow, stale-edit refusal, duplicate warnings."""
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import Max, Min
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django_countries.filters import CountryFilter
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
+
+from .. import services
+from ..choices import EventStatus
+from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
+from ..resources import EventConfirmImportForm, EventImportForm, EventResource
+
+# Set only by the workflow services; an edit (or a restored old version) never changes them.
+WORKFLOW_FIELDS = (
+    "status",
+    "first_published_at",
+    "submitted_at",
+    "retracted_at",
+    "retraction_reason",
+    "public_id",
+    "created_by",
+    "created_at",
+)
+MOVES = {
+    # name: (label, service, statuses it starts from, needs the publish permission)
+    "submit": ("Submit for review", services.event_submit, {EventStatus.DRAFT}, False),
+    "publish": (
+        "Publish",
+        services.event_publish,
+        {EventStatus.DRAFT, EventStatus.IN_REVIEW},
+        True,
+    ),
+    "return": (
+        "Return to draft",
+        services.event_return_to_draft,
+        {EventStatus.IN_REVIEW, EventStatus.PUBLISHED},
+        True,
+    ),
+    "retract": ("Retract", services.event_retract, {EventStatus.PUBLISHED}, True),
+}
+
+
+class YearOverlapFilter(admin.SimpleListFilter):
+    """Filter by year the way researchers read dates: events that may have touched that year."""
+
+    title = "year"
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        span = Event.objects.aggregate(first=Min("date_earliest"), last=Max("date_latest"))
+        if span["first"] is None:
+            return []
+        last_year = max(span["last"].year if span["last"] else 0, datetime.date.today().year)
+        years = range(last_year, span["first"].year - 1, -1)
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            year = int(self.value())
+            start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        except ValueError:
+            return queryset.none()
+        return queryset.overlapping(start, end)
+
+
+class EventActorInline(admin.TabularInline):
+    model = EventActor
+    autocomplete_fields = ("actor",)
+    extra = 1
+
+
+class CitationInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if self.instance.status != EventStatus.PUBLISHED:
+            return
+        kept = [
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        # The event and its citations are saved together: count the citations in the form.
+        problems = services.event_publication_problems(
+            event=self.instance, citation_count=len(kept)
+        )
+        if problems:
+            raise ValidationError(
+                f"A published event needs {', '.join(problems)}. Return it to draft first."
+            )
+
+
+class CitationInline(admin.TabularInline):
+    model = Citation
+    formset = CitationInlineFormSet
+    autocomplete_fields = ("source",)
+    fields = ("source", "quote", "locator", "note")
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+    }
+    extra = 1
+
+
+class EventRelationInline(admin.TabularInline):
+    model = EventRelation
+    fk_name = "from_event"
+    autocomplete_fields = ("to_event",)
+    verbose_name = "related event"
+    verbose_name_plural = "related events (this event … the other)"
+    extra = 0
+
+
+class EventCountInline(admin.TabularInline):
+    model = EventCount
+    fields = ("qualifier", "quantity", "unit", "note")
+    extra = 0
+
+
+class EventAdminForm(forms.ModelForm):
+    # The version the curator started from; a save is refused if someone saved since.
+    read_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # From the database, not the instance: a restored old version starts from now.
+            current = Event.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+            self.fields["read_version"].initial = current.first()
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and self.instance.version is not None:
+            read = data.get("read_version")
+            current = Event.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+            if read is not None and read != current.first():
+                raise ValidationError(
+                    services.events.event_conflict_message(event=self.instance, read_version=read)
+                )
+        return data
+
+
+@admin.register(Event)
+class EventAdmin(ImportMixin, SimpleHistoryAdmin):
+    form = EventAdminForm
+    resource_classes = [EventResource]
+    import_form_class = EventImportForm
+    confirm_form_class = EventConfirmImportForm
+    import_formats = [CSV, XLSX]
+    list_display = (
+        "public_id",
+        "date_text",
+        "title",
+        "event_type",
+        "country",
+        "status",
+        "verification",
+    )
+    list_display_links = ("public_id", "title")
+    list_filter = (
+        "status",
+        "event_type__category",
+        "event_type",
+        ("country", CountryFilter),
+        "platforms",
+        "verification",
+        YearOverlapFilter,
+    )
+    search_fields = (
+        "public_id",
+        "title",
+        "summary",
+        "actors__name",
+        "actors__aliases__name",
+        "platforms__name",
+        "platforms__aliases__name",
+    )
+    list_select_related = ("event_type__category",)
+    ordering = ("-date_earliest", "-id")
+    autocomplete_fields = ("event_type", "platforms", "tags")
+    readonly_fields = (
+        "public_id",
+        "date_bounds",
+        "workflow",
+        "first_published_at",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+    )
+    inlines = (EventActorInline, EventCountInline, CitationInline, EventRelationInline)
+    fieldsets = (
+        (None, {"fields": ("public_id", "title", "summary", "event_type", "tags", "read_version")}),
+        ("When", {"fields": ("date_text", "date_bounds")}),
+        ("Where", {"fields": ("country", "is_global", "locality", ("latitude", "longitude"))}),
+        ("What it hit", {"fields": ("platforms",)}),
+        ("Status", {"fields": ("workflow", "verification", "internal_notes")}),
+        (
+            "Record",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "first_published_at",
+                    ("created_at", "created_by"),
+                    ("updated_at", "updated_by"),
+                ),
+            },
+        ),
+    )
+    show_full_result_count = False
+    actions = ("submit_selected", "publish_selected", "return_selected", "retract_selected")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_admin_list()
+
+    def get_urls(self):
+        move = self.admin_site.admin_view(self.move_view)
+        return [
+            path("<int:pk>/workflow/<str:move>/", move, name="events_event_move"),
+            *super().get_urls(),
+        ]
+
+    def has_delete_permission(self, request, obj=None):
+        # An event that has been public is cited by someone: retract it, never delete it.
+        if obj is not None and obj.first_published_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would delete published events too
+        return actions
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("events.import_event")
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        status = getattr(form, "cleaned_data", {}).get("status") if form is not None else None
+        return {
+            **super().get_import_resource_kwargs(request, **kwargs),
+            "status_after_import": status,
+            "user": request.user,
+        }
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["status"] = import_form.cleaned_data["status"]
+        return initial
+
+    @admin.display(description="read as")
+    def date_bounds(self, event):
+        if event.date_earliest is None:
+            return "-"
+        latest = event.date_latest.isoformat() if event.date_latest else "ongoing"
+        qualifiers = [
+            word
+            for word, flag in (
+                ("approximate", event.date_is_approximate),
+                ("uncertain", event.date_is_uncertain),
+            )
+            if flag
+        ]
+        detail = f"{event.get_date_precision_display().lower()} precision"
+        if qualifiers:
+            detail += ", " + " and ".join(qualifiers)
+        return f"{event.date_display}: {event.date_earliest.isoformat()} to {latest} ({detail})"
+
+    @admin.display(description="status")
+    def workflow(self, event):
+        if event.pk is None:
+            return "Draft (new events start as drafts)"
+        links = format_html_join(
+            " ",
+            '<a class="button" href="{}">{}</a>',
+            (
+                (reverse("admin:events_event_move", args=[event.pk, name]), label)
+                for name, (label, _service, starts, _editors) in MOVES.items()
+                if event.status in starts
+            ),
+        )
+        missing = services.event_publication_problems(event=event)
+        needs = f" To publish it needs {', '.join(missing)}." if missing else ""
+        return format_html("<strong>{}</strong>.{} {}", event.get_status_display(), needs, links)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "date_text":
+            field.widget.attrs.update(placeholder="2014-03", size=30)
+        elif db_field.name == "title":
+            field.widget.attrs.update(size=80)
+        return field
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            current = Event.objects.get(pk=obj.pk)
+            for name in WORKFLOW_FIELDS:
+                setattr(obj, name, getattr(current, name))
+            obj.version = form.cleaned_data.get("read_version") or current.version
+        services.event_save(event=obj, user=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        event = form.instance
+        # Names, aliases and quotes arrive with the inlines: index them once all are saved.
+        services.event_search_refresh(event_ids=[event.pk])
+        self._warn_about_duplicates(request, event)
+
+    def _warn_about_duplicates(self, request, event):
+        duplicates = services.event_likely_duplicates(event=event)
+        if not duplicates:
+            return
+        listed = format_html_join(
+            "; ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (
+                    reverse("admin:events_event_change", args=[other.pk]),
+                    f"{other.public_id}: {other.title}",
+                    reason,
+                )
+                for other, reason in duplicates
+            ),
+        )
+        self.message_user(
+            request,
+            format_html("{} may record the same happening as: {}", event.public_id, listed),
+            messages.WARNING,
+        )
+
+    # The workflow -------------------------------------------------------------------------
+
+    def move_view(self, request, pk, move):
+        event = get_object_or_404(Event, pk=pk)
+        if move not in MOVES or not self.has_change_permission(request, event):
+            raise PermissionDenied
+        label, service, _starts, for_editors = MOVES[move]
+        if for_editors and not request.user.has_perm("events.publish_event"):
+            raise PermissionDenied
+        form = MoveForm(request.POST or None, reason_required=move == "retract")
+        if request.method == "POST" and form.is_valid():
+            self._apply(request, service, event, form.cleaned_data["comment"], move)
+            return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "event": event,
+            "form": form,
+            "label": label,
+            "title": f"{label}: {event.public_id}",
+            "missing": services.event_publication_problems(event=event),
+        }
+        return TemplateResponse(request, "admin/events/event/move.html", context)
+
+    def _apply(self, request, service, event, comment, move):
+        try:
+            if move == "retract":
+                service(event=event, user=request.user, reason=comment)
+            else:
+                service(event=event, user=request.user, comment=comment)
+        except (ValidationError, PermissionDenied) as error:
+            text = " ".join(getattr(error, "messages", [str(error)]))
+            self.message_user(request, text, messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            f"{event.public_id} is now {event.get_status_display().lower()}.",
+            messages.SUCCESS,
+        )
+        return True
+
+    def _apply_to_each(self, request, queryset, move, comment=""):
+        _label, service, _starts, _editors = MOVES[move]
+        for event in queryset.order_by("date_earliest", "id"):
+            self._apply(request, service, event, comment, move)
+
+    @admin.action(description="Submit selected events for review", permissions=["change"])
+    def submit_selected(self, request, queryset):
+        self._apply_to_each(request, queryset, "submit")
+
+    @admin.action(description="Publish selected events", permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self._apply_to_each(request, queryset, "publish")
+
+    @admin.action(description="Return selected events to draft", permissions=["publish"])
+    def return_selected(self, request, queryset):
+        self._apply_to_each(request, queryset, "return")
+
+    @admin.action(description="Retract selected events…", permissions=["publish"])
+    def retract_selected(self, request, queryset):
+        form = MoveForm(request.POST if "apply" in request.POST else None, reason_required=True)
+        if form.is_valid():
+            self._apply_to_each(request, queryset, "retract", form.cleaned_data["comment"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "events": queryset,
+            "title": "Retract events",
+            "action": "retract_selected",
+        }
+        return TemplateResponse(request, "admin/events/event/retract_selected.html", context)
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("events.publish_event")
+
+
+class MoveForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        required=False,
+        help_text="Kept with the event's workflow history.",
+    )
+
+    def __init__(self, *args, reason_required=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if reason_required:
+            self.fields["comment"].required = True
+            self.fields["comment"].label = "Reason"
+            self.fields["comment"].help_text = (
+                "Why the event is retracted. Readers see it on the event's page and in the "
+                "change feed."
+            )
+
+
+@admin.register(EventInReview)
+class EventInReviewAdmin(admin.ModelAdmin):
+    """Events waiting for an editor, oldest first, with what they still lack."""
+
+    list_display = ("open_link", "title", "submitted_at", "updated_by", "missing")
+    list_display_links = None
+    list_select_related = ("updated_by", "event_type")
+    ordering = ("submitted_at", "id")
+    search_fields = ("public_id", "title")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).filter(status=EventStatus.IN_REVIEW)
+        return queryset.prefetch_related("citations")
+
+    @admin.display(description="event", ordering="public_id")
+    def open_link(self, event):
+        url = reverse("admin:events_event_change", args=[event.pk])
+        return format_html('<a href="{}">{}</a>', url, event.public_id)
+
+    @admin.display(description="still needs")
+    def missing(self, event):
+        problems = services.event_publication_problems(
+            event=event, citation_count=len(event.citations.all())
+        )
+        return ", ".join(problems) or "nothing: ready to publish"
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("events.view_event")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

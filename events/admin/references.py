@@ -1,0 +1,193 @@
+"""What events refer to: actors, platforms, sources, the taxonomy and tags; merging duplicates."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.template.response import TemplateResponse
+from django_countries.filters import CountryFilter
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
+
+from .. import services
+from ..models import (
+    Actor,
+    ActorAlias,
+    EventCategory,
+    EventType,
+    Platform,
+    PlatformAlias,
+    Source,
+    Tag,
+)
+from ..resources import ActorResource, PlatformResource, SourceResource
+
+# A URL typed without a scheme is read as https (Django 6's default; 5.2 warns otherwise).
+HTTPS_URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+class ShownInEventsAdmin:
+    """Rows that events show (names, titles): a change reaches those events' output."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            changed = type(form.instance).objects.filter(pk=form.instance.pk)
+            services.events_referencing_changed(events=changed.referencing_events())
+
+
+class ImportingAdmin(ImportMixin):
+    """CSV and XLSX imports with a preview, for those with the model's import permission."""
+
+    import_formats = [CSV, XLSX]
+
+    def has_import_permission(self, request):
+        return request.user.has_perm(f"events.import_{self.opts.model_name}")
+
+
+class MergeForm(forms.Form):
+    keep = forms.ModelChoiceField(
+        queryset=None,
+        widget=forms.RadioSelect,
+        empty_label=None,
+        help_text="The others' events move to it; their names become its aliases.",
+    )
+
+    def __init__(self, *args, queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].queryset = queryset
+
+
+class MergingAdmin:
+    """An action that folds the selected rows into one of them (editors only)."""
+
+    merge_service = None
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm(f"events.merge_{self.opts.model_name}"):
+            actions.pop("merge_selected", None)
+        return actions
+
+    @admin.action(description="Merge selected into one…")
+    def merge_selected(self, request, queryset):
+        if not request.user.has_perm(f"events.merge_{self.opts.model_name}"):
+            raise PermissionDenied
+        if queryset.count() < 2:
+            self.message_user(request, "Select at least two to merge.", messages.ERROR)
+            return None
+        form = MergeForm(request.POST if "apply" in request.POST else None, queryset=queryset)
+        if form.is_valid():
+            keep = form.cleaned_data["keep"]
+            try:
+                type(self).merge_service(keep=keep, merge=list(queryset), user=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(
+                    request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Merged into {keep}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "rows": queryset,
+            "title": f"Merge {self.opts.verbose_name_plural}",
+        }
+        return TemplateResponse(request, "admin/events/merge.html", context)
+
+
+@admin.register(EventCategory)
+class EventCategoryAdmin(ShownInEventsAdmin, admin.ModelAdmin):
+    list_display = ("name", "slug", "position")
+    list_editable = ("position",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(EventType)
+class EventTypeAdmin(ShownInEventsAdmin, admin.ModelAdmin):
+    list_display = ("name", "category", "slug", "position")
+    list_filter = ("category",)
+    list_select_related = ("category",)
+    search_fields = ("name", "slug", "category__name")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Tag)
+class TagAdmin(ShownInEventsAdmin, admin.ModelAdmin):
+    list_display = ("name", "slug")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class ActorAliasInline(admin.TabularInline):
+    model = ActorAlias
+    extra = 1
+
+
+@admin.register(Actor)
+class ActorAdmin(ShownInEventsAdmin, MergingAdmin, ImportingAdmin, SimpleHistoryAdmin):
+    resource_classes = [ActorResource]
+    merge_service = staticmethod(services.actor_merge)
+    formfield_overrides = HTTPS_URL_FIELDS
+    list_display = ("name", "kind", "country", "parent", "wikidata_id")
+    list_filter = ("kind", ("country", CountryFilter))
+    list_select_related = ("parent",)
+    search_fields = ("name", "slug", "aliases__name", "wikidata_id")
+    autocomplete_fields = ("parent",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (ActorAliasInline,)
+    actions = ("merge_selected",)
+
+
+class PlatformAliasInline(admin.TabularInline):
+    model = PlatformAlias
+    extra = 1
+
+
+@admin.register(Platform)
+class PlatformAdmin(ShownInEventsAdmin, MergingAdmin, ImportingAdmin, SimpleHistoryAdmin):
+    resource_classes = [PlatformResource]
+    merge_service = staticmethod(services.platform_merge)
+    formfield_overrides = HTTPS_URL_FIELDS
+    list_display = ("name", "kind", "operator", "country", "wikidata_id")
+    list_filter = ("kind", ("country", CountryFilter))
+    list_select_related = ("operator",)
+    search_fields = ("name", "slug", "aliases__name", "wikidata_id")
+    autocomplete_fields = ("operator",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (PlatformAliasInline,)
+    actions = ("merge_selected",)
+
+
+@admin.register(Source)
+class SourceAdmin(ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin):
+    resource_classes = [SourceResource]
+    formfield_overrides = HTTPS_URL_FIELDS
+    list_display = ("title", "publisher", "published_on", "kind", "language", "reliability")
+    list_filter = ("kind", "reliability", "language")
+    search_fields = ("title", "publisher", "authors", "url", "key")
+    autocomplete_fields = ("publisher_actor",)
+    prepopulated_fields = {"key": ("title",)}
+    date_hierarchy = "published_on"
+    fieldsets = (
+        (None, {"fields": ("title", "key", "summary", "kind", "url", "archive_url")}),
+        (
+            "Publication",
+            {
+                "fields": (
+                    "publisher",
+                    "publisher_actor",
+                    "authors",
+                    "published_on",
+                    "language",
+                    "accessed_on",
+                    "reliability",
+                )
+            },
+        ),
+        ("Private", {"classes": ("collapse",), "fields": ("full_text",)}),
+    )

@@ -1,0 +1,48 @@
+"""Writes that touch several rows. The admin, the commands and the import all go through here."""
+
+from .accounts import (
+    CURATOR_GROUP,
+    EDITOR_GROUP,
+    demo_user_create,
+    groups_ensure,
+)
+from .events import (
+    EditConflict,
+    event_allocate_public_id,
+    event_likely_duplicates,
+    event_public_id_prefix,
+    event_publication_problems,
+    event_publish,
+    event_retract,
+    event_return_to_draft,
+    event_save,
+    event_search_refresh,
+    event_submit,
+    events_referencing_changed,
+)
+from .merges import actor_merge, platform_merge
+from .seeds import SEED_CHANGE_REASON, seed_load, source_seed
+
+__all__ = [
+    "CURATOR_GROUP",
+    "EDITOR_GROUP",
+    "SEED_CHANGE_REASON",
+    "EditConflict",
+    "actor_merge",
+    "demo_user_create",
+    "event_allocate_public_id",
+    "event_likely_duplicates",
+    "event_public_id_prefix",
+    "event_publication_problems",
+    "event_publish",
+    "event_retract",
+    "event_return_to_draft",
+    "event_save",
+    "event_search_refresh",
+    "event_submit",
+    "events_referencing_changed",
+    "groups_ensure",
+    "platform_merge",
+    "seed_load",
+    "source_seed",
+]

@@ -1,0 +1,291 @@
+"""Writes to events: ids, saves that refuse stale edits, search text, the publication workflow."""
+
+import difflib
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from .. import search
+from ..choices import EventStatus
+from ..models import Event, EventTransition, PublicIdSequence
+
+GLOBAL_AREA = "WW"  # not an ISO 3166 code; ids of events that span the world
+UNKNOWN_AREA = "XX"  # a draft saved before its country is known
+
+
+def event_public_id_prefix(*, event, bounds):
+    """Return CN-2014 for an event in China whose date, as written, starts in 2014."""
+    area = GLOBAL_AREA if event.is_global else (event.country.code or UNKNOWN_AREA)
+    # The year written, not the widened bound: "c. 3 January 2014" belongs to 2014.
+    return f"{area}-{bounds.stated_start.year}"
+
+
+@transaction.atomic
+def event_allocate_public_id(*, prefix):
+    """Return the next unused public id for a prefix such as CN-2014; ids are never reused.
+
+    The sequence row remembers numbers handed out to events since deleted; the highest
+    existing id covers events that arrived from fixtures or imports with an id of their own.
+    """
+    sequence, _ = PublicIdSequence.objects.select_for_update().get_or_create(prefix=prefix)
+    # History remembers events that arrived with an id of their own and were since deleted.
+    highest_number = max(
+        _highest_public_number(Event.objects, prefix),
+        _highest_public_number(Event.history, prefix),
+    )
+    sequence.last_number = max(sequence.last_number, highest_number) + 1
+    sequence.save(update_fields=["last_number"])
+    return f"{prefix}-{sequence.last_number:04d}"
+
+
+def _highest_public_number(manager, prefix):
+    highest = (
+        manager.filter(public_id__startswith=f"{prefix}-")
+        .order_by(Length("public_id").desc(), "-public_id")
+        .values_list("public_id", flat=True)
+        .first()
+    )
+    return int(highest.rsplit("-", 1)[1]) if highest else 0
+
+
+SEARCH_BATCH = 2000
+
+
+def event_search_refresh(*, event_ids):
+    """Rewrite the search text of some events from their words, names, aliases and quotes."""
+    event_ids = list(event_ids)
+    for start in range(0, len(event_ids), SEARCH_BATCH):
+        batch = Event.objects.filter(pk__in=event_ids[start : start + SEARCH_BATCH])
+        events = batch.only("title", "summary", "locality").prefetch_related(
+            "actor_roles__actor__aliases", "platforms__aliases", "citations"
+        )
+        for event in events:
+            event.search_text = search.search_document(*_searchable_words(event))
+        # bulk_update leaves updated_at alone: the words indexed are not a public change.
+        Event.objects.bulk_update(events, ["search_text"])
+
+
+def _searchable_words(event):
+    yield from (event.title, event.summary, event.locality)
+    for named in [role.actor for role in event.actor_roles.all()] + list(event.platforms.all()):
+        yield named.name
+        yield from (alias.name for alias in named.aliases.all())
+    yield from (citation.quote for citation in event.citations.all())
+
+
+@transaction.atomic
+def events_referencing_changed(*, events):
+    """Carry a change to an actor, platform, source, type or tag into the events showing it.
+
+    Their search text is rewritten and their updated_at moves on, so researchers' mirrors
+    and cached responses learn that what these events show has changed.
+    """
+    event_ids = list(events.values_list("pk", flat=True).distinct())
+    Event.objects.filter(pk__in=event_ids).update(updated_at=timezone.now())
+    event_search_refresh(event_ids=event_ids)
+
+
+def event_publication_problems(*, event, citation_count=None):
+    """Return what stops an event from being published, in words a curator can act on."""
+    if citation_count is None:
+        citation_count = event.citations.count()
+    problems = []
+    if citation_count == 0:
+        problems.append("at least one citation")
+    if event.event_type_id is None:
+        problems.append("an event type")
+    if not event.country and not event.is_global:
+        problems.append("a country, or 'global'")
+    return problems
+
+
+class EditConflict(ValidationError):
+    """Someone else saved the event after this edit began; the message says what they changed."""
+
+
+@transaction.atomic
+def event_save(*, event, user=None):
+    """Save an event: derive its date bounds, give a new one its id, record who changed it.
+
+    An existing event is saved only if nobody saved it since event.version was read: the
+    version is checked and raised in one UPDATE, so of two concurrent edits one wins and the
+    other gets EditConflict, never a silent overwrite.
+    """
+    bounds = event.set_date(event.date_text)
+    if event._state.adding:
+        prefix = event_public_id_prefix(event=event, bounds=bounds)
+        event.public_id = event_allocate_public_id(prefix=prefix)
+        event.created_by = user
+    else:
+        _claim_version(event)
+    if event.status == EventStatus.PUBLISHED and event.first_published_at is None:
+        event.first_published_at = timezone.now()
+    event.updated_by = user
+    event.save()
+    return event
+
+
+def _claim_version(event):
+    claimed = Event.objects.filter(pk=event.pk, version=event.version).update(
+        version=F("version") + 1
+    )
+    if not claimed:
+        raise EditConflict(event_conflict_message(event=event, read_version=event.version))
+    event.version += 1
+
+
+def event_conflict_message(*, event, read_version):
+    """Describe what others saved since read_version, field by field, with who and when."""
+    history = Event.history.filter(id=event.pk)
+    read = history.filter(version=read_version).order_by("-history_date").first()
+    latest = history.order_by("-history_date").first()
+    if latest is None:
+        return "Someone else saved this event while you were editing it. Reload it."
+    who = latest.history_user.get_username() if latest.history_user else "someone"
+    when = timezone.localtime(latest.history_date).strftime("%-d %B %Y %H:%M")
+    changes = []
+    if read is not None:
+        delta = latest.diff_against(
+            read, excluded_fields=["version", "updated_at", "updated_by", "search_text"]
+        )
+        changes = [
+            f"{Event._meta.get_field(change.field).verbose_name}: "
+            f"'{_short(change.old)}' → '{_short(change.new)}'"
+            for change in delta.changes
+        ]
+    detail = "; ".join(changes) if changes else "its actors, citations or other linked rows"
+    return (
+        f"{who} saved this event at {when}, after you opened it, and changed {detail}. "
+        "Your changes were not saved: reload the event, then make them again."
+    )
+
+
+def _short(value, length=60):
+    text = "" if value is None else str(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# The workflow ---------------------------------------------------------------------------
+
+PUBLISH_PERMISSION = "events.publish_event"
+MOVES = {
+    # to status: (allowed from, permission needed)
+    EventStatus.IN_REVIEW: ({EventStatus.DRAFT}, "events.change_event"),
+    EventStatus.PUBLISHED: ({EventStatus.DRAFT, EventStatus.IN_REVIEW}, PUBLISH_PERMISSION),
+    EventStatus.DRAFT: ({EventStatus.IN_REVIEW, EventStatus.PUBLISHED}, PUBLISH_PERMISSION),
+    EventStatus.RETRACTED: ({EventStatus.PUBLISHED}, PUBLISH_PERMISSION),
+}
+
+
+@transaction.atomic
+def _move(*, event, user, to_status, comment="", **changes):
+    allowed_from, permission = MOVES[to_status]
+    if user is not None and not user.has_perm(permission):
+        raise PermissionDenied(
+            f"You may not make {event.public_id} {to_status.label.lower()}: that is for editors."
+        )
+    if event.status not in allowed_from:
+        raise ValidationError(
+            f"{event.public_id} is {event.get_status_display().lower()}; it cannot become "
+            f"{to_status.label.lower()} from there."
+        )
+    from_status = event.status
+    event.status = to_status
+    for name, value in changes.items():
+        setattr(event, name, value)
+    event_save(event=event, user=user)
+    EventTransition.objects.create(
+        event=event,
+        public_id=event.public_id,
+        from_status=from_status,
+        to_status=to_status,
+        user=user,
+        comment=comment,
+    )
+    return event
+
+
+def event_submit(*, event, user=None, comment=""):
+    """Send a draft to an editor for review."""
+    return _move(
+        event=event,
+        user=user,
+        to_status=EventStatus.IN_REVIEW,
+        comment=comment,
+        submitted_at=timezone.now(),
+    )
+
+
+def event_publish(*, event, user=None, comment=""):
+    """Publish an event that has what publication needs; raise ValidationError otherwise."""
+    problems = event_publication_problems(event=event)
+    if problems:
+        raise ValidationError(
+            f"{event.public_id} cannot be published yet: it needs {', '.join(problems)}."
+        )
+    return _move(event=event, user=user, to_status=EventStatus.PUBLISHED, comment=comment)
+
+
+def event_return_to_draft(*, event, user=None, comment=""):
+    """Send an event in review, or a published one, back to its curators."""
+    return _move(event=event, user=user, to_status=EventStatus.DRAFT, comment=comment)
+
+
+def event_retract(*, event, user=None, reason):
+    """Withdraw a published event as wrong. It stays in the database and in the change feed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(f"Say why {event.public_id} is retracted: readers will see it.")
+    return _move(
+        event=event,
+        user=user,
+        to_status=EventStatus.RETRACTED,
+        comment=reason,
+        retracted_at=timezone.now(),
+        retraction_reason=reason,
+    )
+
+
+# Likely duplicates -------------------------------------------------------------------------
+
+TITLE_SIMILARITY = 0.6
+
+
+def event_likely_duplicates(*, event, limit=10):
+    """Return (other event, reason) pairs that may record the same happening.
+
+    A candidate overlaps the event's dates and has the same type; it is likely the same when
+    it also cites a source with the same URL, or is in the same country under a similar
+    title. Events sharing only a source are not flagged: one report often describes several.
+    """
+    if event.event_type_id is None:
+        return []
+    candidates = (
+        Event.objects.exclude(pk=event.pk)
+        .exclude(status=EventStatus.RETRACTED)
+        .filter(event_type_id=event.event_type_id)
+        .overlapping(event.date_earliest, event.date_latest)
+        .order_by("date_earliest", "id")
+    )
+    urls = set(event.citations.exclude(source__url="").values_list("source__url", flat=True))
+    shared = (
+        set(candidates.filter(citations__source__url__in=urls).values_list("pk", flat=True))
+        if urls
+        else set()
+    )
+    found = []
+    for other in candidates[:200]:
+        if other.pk in shared:
+            found.append((other, "same type, overlapping dates, cites a source with the same URL"))
+            continue
+        if (other.country, other.is_global) != (event.country, event.is_global):
+            continue
+        ratio = difflib.SequenceMatcher(
+            None, event.title.casefold(), other.title.casefold()
+        ).ratio()
+        if ratio >= TITLE_SIMILARITY:
+            found.append((other, f"same type, country and dates, similar title ({ratio:.0%})"))
+    return found[:limit]
