@@ -1,16 +1,226 @@
-"""Pages for readers. They read published events through the same QuerySets as the API."""
+"""Pages for readers. They read published events through the same FilterSet and QuerySets
+as the API, so a page, its CSV link and its API link always hold the same events."""
 
+from itertools import groupby
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django_countries import countries
 
-from events.choices import EventStatus
-from events.models import Event
+from events.choices import DatePrecision, EventStatus
+from events.dates import parse_date
+from events.models import Actor, Event, EventCategory, EventType, Platform
+
+from . import stats
+from .filters import EventFilterSet
+
+PAGE_SIZE = 50
+CHART_MONTHS_UP_TO_YEARS = 3  # a shorter span is drawn month by month
+CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 120, 12
+FILTER_FIELDS = ("q", "date_from", "date_to", "category", "type", "country", "platform", "actor")
+
+
+class TimelineFilterForm(forms.Form):
+    """What the reader sees; EventFilterSet does the filtering and the checking."""
+
+    q = forms.CharField(label="Words", required=False)
+    date_from = forms.CharField(
+        label="From", required=False, widget=forms.TextInput(attrs={"placeholder": "2014"})
+    )
+    date_to = forms.CharField(
+        label="To", required=False, widget=forms.TextInput(attrs={"placeholder": "2014-12"})
+    )
+    category = forms.ChoiceField(label="Category", required=False)
+    type = forms.ChoiceField(label="Type", required=False)
+    country = forms.ChoiceField(label="Country", required=False)
+    platform = forms.ChoiceField(label="Platform", required=False)
+    actor = forms.ChoiceField(label="Actor", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        anything = [("", "Any")]
+        self.fields["category"].choices = anything + list(
+            EventCategory.objects.public().values_list("slug", "name")
+        )
+        self.fields["type"].choices = anything + [
+            (slug, f"{category}: {name}")
+            for slug, name, category in EventType.objects.public().values_list(
+                "slug", "name", "category__name"
+            )
+        ]
+        codes = (
+            Event.objects.published()
+            .exclude(country="")
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        self.fields["country"].choices = (
+            anything
+            + sorted(((code, countries.name(code)) for code in codes), key=lambda pair: pair[1])
+            + [("global", "Global")]
+        )
+        self.fields["platform"].choices = anything + list(
+            Platform.objects.public().order_by("name").values_list("slug", "name")
+        )
+        self.fields["actor"].choices = anything + list(
+            Actor.objects.public().order_by("name").values_list("slug", "name")
+        )
+
+
+def timeline_page(request):
+    query = {name: request.GET.getlist(name) for name in FILTER_FIELDS if request.GET.get(name)}
+    filterset = EventFilterSet(data=request.GET, queryset=_listed_events())
+    form = TimelineFilterForm(initial={name: values[0] for name, values in query.items()})
+    if not filterset.is_valid():
+        context = {"form": form, "errors": filterset.errors, "query": query}
+        return render(request, "timeline/timeline.html", context, status=400)
+    events = filterset.qs.order_by(*_ordering(filterset.sort_order))
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    encoded = urlencode(query, doseq=True)
+    context = {
+        "form": form,
+        "query": query,
+        "page": page,
+        "groups": _group_by_month(page.object_list),
+        "chart": _chart(filterset),
+        "csv_url": f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=csv",
+        "timelinejs_url": f"{reverse('api:event-list')}?{encoded}"
+        f"{'&' if encoded else ''}format=timelinejs",
+        "api_url": f"{reverse('api:event-list')}{'?' if encoded else ''}{encoded}",
+        "page_query": encoded,
+    }
+    return render(request, "timeline/timeline.html", context)
+
+
+def _listed_events():
+    return (
+        Event.objects.published()
+        .select_related("event_type__category")
+        .prefetch_related("platforms", "actor_roles__actor")
+    )
+
+
+def _ordering(sort_order):
+    return {"-date": ("-date_earliest", "-id"), "updated": ("updated_at", "id")}.get(
+        sort_order, ("date_earliest", "id")
+    )
+
+
+def _group_by_month(events):
+    """Group events under year and month headings, by the date their text states."""
+
+    def heading(event):
+        start = parse_date(event.date_text).stated_start
+        if event.date_precision in (DatePrecision.DAY, DatePrecision.MONTH):
+            return start.strftime("%B %Y")
+        return f"{start.year}, month not known"
+
+    return [(title, list(items)) for title, items in groupby(events, key=heading)]
+
+
+def _chart(filterset):
+    """Bars of events per year, or per month over a few years, with empty periods shown."""
+    events = filterset.qs
+    years = stats.grouped(events, "year")
+    if not years:
+        return None
+    first, last = int(years[0]["key"]), int(years[-1]["key"])
+    if last - first < CHART_MONTHS_UP_TO_YEARS:
+        counts = {row["key"]: row["count"] for row in stats.grouped(events, "month")}
+        periods = [
+            (f"{year:04d}-{month:02d}", f"{stats.MONTHS[month][:3]} {year}")
+            for year in range(first, last + 1)
+            for month in range(1, 13)
+        ]
+        unit = "month"
+    else:
+        counts = {row["key"]: row["count"] for row in years}
+        periods = [(str(year), str(year)) for year in range(first, last + 1)]
+        unit = "year"
+    return _bars(periods, counts, unit)
+
+
+def _bars(periods, counts, unit):
+    highest = max(counts.values())
+    step = CHART_WIDTH / len(periods)
+    every = max(1, round(len(periods) / CHART_LABELS))
+    bars = []
+    for index, (key, label) in enumerate(periods):
+        count = counts.get(key, 0)
+        height = round(CHART_HEIGHT * count / highest, 1)
+        bars.append(
+            {
+                "label": label,
+                "count": count,
+                "x": round(index * step, 1),
+                "width": round(max(step - 1, 1), 1),
+                "height": height,
+                "y": round(CHART_HEIGHT - height, 1),
+                "show_label": index % every == 0,
+                "middle": round(index * step + step / 2, 1),
+            }
+        )
+    return {
+        "bars": bars,
+        "unit": unit,
+        "total": sum(counts.values()),
+        "highest": highest,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+    }
 
 
 def event_page(request, public_id):
-    event = get_object_or_404(
-        Event.objects.filter(status__in=[EventStatus.PUBLISHED, EventStatus.RETRACTED]).for_api(),
-        public_id=public_id,
-    )
+    queryset = Event.objects.filter(
+        status__in=[EventStatus.PUBLISHED, EventStatus.RETRACTED]
+    ).for_api()
+    event = get_object_or_404(queryset, public_id=public_id)
     if event.status == EventStatus.RETRACTED:
         return render(request, "timeline/event_retracted.html", {"event": event}, status=410)
-    return render(request, "timeline/event_detail.html", {"event": event})
+    roles = groupby(
+        sorted(event.actor_roles.all(), key=lambda role: (role.role, role.id)),
+        key=lambda role: role.get_role_display(),
+    )
+    context = {"event": event, "roles": [(label, list(items)) for label, items in roles]}
+    return render(request, "timeline/event_detail.html", context)
+
+
+def actor_page(request, slug):
+    actor = get_object_or_404(Actor.objects.public().prefetch_related("aliases"), slug=slug)
+    events = (
+        _listed_events().filter(actor_roles__actor=actor).distinct().order_by("date_earliest", "id")
+    )
+    return _subject_page(request, actor, "actor", events)
+
+
+def platform_page(request, slug):
+    public_actors = Actor.objects.public()
+    platform = get_object_or_404(
+        Platform.objects.public()
+        .select_related("operator")
+        .prefetch_related("aliases")
+        .annotate(operator_is_public=Exists(public_actors.filter(pk=OuterRef("operator")))),
+        slug=slug,
+    )
+    events = _listed_events().filter(platforms=platform).order_by("date_earliest", "id")
+    return _subject_page(request, platform, "platform", events)
+
+
+def _subject_page(request, subject, kind, events):
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "subject": subject,
+        "kind": kind,
+        "page": page,
+        "groups": _group_by_month(page.object_list),
+        "filter_url": f"{reverse('timeline:home')}?{urlencode({kind: subject.slug})}",
+    }
+    return render(request, "timeline/subject.html", context)
+
+
+def about_page(request):
+    return render(request, "timeline/about.html")

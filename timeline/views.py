@@ -2,24 +2,22 @@
 
 import hashlib
 
-from django.db.models import Count, Exists, F, OuterRef
-from django.db.models.functions import ExtractMonth, ExtractYear
+from django.db.models import Exists, OuterRef
 from django.http import StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
-from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, renderers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from events.choices import EventStatus, Role, Verification
+from events.choices import EventStatus
 from events.models import Actor, Event, EventType, Platform, Source, Tag
 from events.querysets import last_change_at
 
-from . import exports
+from . import exports, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
 from .pagination import KeysetPagination
 from .serializers import (
@@ -268,26 +266,13 @@ class TagViewSet(ReferenceViewSet):
     serializer_class = TagSerializer
 
 
-GROUPS = (
-    "month",
-    "year",
-    "type",
-    "category",
-    "country",
-    "platform",
-    "actor",
-    "role",
-    "verification",
-)
-
-
 @extend_schema(
     summary="Counts of published events by one dimension",
     parameters=[
         OpenApiParameter(
             "group_by",
             OpenApiTypes.STR,
-            enum=GROUPS,
+            enum=stats.GROUPS,
             required=True,
             description="month or year (of the earliest possible day), type, category, country, "
             "platform, actor, role or verification. Every filter of events/ applies.",
@@ -301,94 +286,13 @@ class StatsView(PublicReadMixin, APIView):
 
     def get(self, request):
         group_by = request.query_params.get("group_by")
-        if group_by not in GROUPS:
+        if group_by not in stats.GROUPS:
             raise exceptions.ValidationError(
-                {"group_by": [f"Required; one of {', '.join(GROUPS)}."]}
+                {"group_by": [f"Required; one of {', '.join(stats.GROUPS)}."]}
             )
         events = StrictFilterBackend().filter_queryset(request, Event.objects.published(), self)
-        rows = STATS[group_by](events)
+        rows = stats.grouped(events, group_by)
         return Response({"group_by": group_by, "total": events.count(), "results": rows})
-
-
-def _stats_by_date(events, with_month):
-    parts = {"year": ExtractYear("date_earliest")}
-    if with_month:
-        parts["month"] = ExtractMonth("date_earliest")
-    grouped = events.annotate(**parts).values(*parts).annotate(count=Count("pk")).order_by(*parts)
-    rows = []
-    for row in grouped:
-        if with_month:
-            key = f"{row['year']:04d}-{row['month']:02d}"
-            label = f"{_MONTHS[row['month']]} {row['year']}"
-        else:
-            key = label = str(row["year"])
-        rows.append({"key": key, "label": label, "count": row["count"]})
-    return rows
-
-
-def _stats_by(key_field, label_field, labels=None):
-    def grouped(events):
-        values = (
-            events.values(key=F(key_field), name=F(label_field))
-            .annotate(count=Count("pk", distinct=True))
-            .order_by("-count", "key")
-        )
-        return [
-            {
-                "key": row["key"] or None,
-                "label": (labels or {}).get(row["key"], row["name"]) or "None",
-                "count": row["count"],
-            }
-            for row in values
-        ]
-
-    return grouped
-
-
-def _stats_by_country(events):
-    values = (
-        events.values("country", "is_global")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "country")
-    )
-    return [
-        {
-            "key": "global" if row["is_global"] else (row["country"] or None),
-            "label": "Global"
-            if row["is_global"]
-            else (countries.name(row["country"]) if row["country"] else "None"),
-            "count": row["count"],
-        }
-        for row in values
-    ]
-
-
-_MONTHS = [
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-STATS = {
-    "month": lambda events: _stats_by_date(events, with_month=True),
-    "year": lambda events: _stats_by_date(events, with_month=False),
-    "type": _stats_by("event_type__slug", "event_type__name"),
-    "category": _stats_by("event_type__category__slug", "event_type__category__name"),
-    "country": _stats_by_country,
-    "platform": _stats_by("platforms__slug", "platforms__name"),
-    "actor": _stats_by("actor_roles__actor__slug", "actor_roles__actor__name"),
-    "role": _stats_by("actor_roles__role", "actor_roles__role", dict(Role.choices)),
-    "verification": _stats_by("verification", "verification", dict(Verification.choices)),
-}
 
 
 @extend_schema(
