@@ -1,6 +1,7 @@
 """Events in the admin: recording, the review workflow, stale-edit refusal, duplicate warnings."""
 
 import datetime
+import threading
 
 from django import forms
 from django.contrib import admin, messages
@@ -50,6 +51,9 @@ MOVES = {
     ),
     "retract": ("Retract", services.event_retract, {EventStatus.PUBLISHED}, True),
 }
+
+
+_viewer = threading.local()  # who is looking at the change form, for workflow()
 
 
 class YearOverlapFilter(admin.SimpleListFilter):
@@ -277,17 +281,23 @@ class EventAdmin(ImportMixin, SimpleHistoryAdmin):
             detail += ", " + " and ".join(qualifiers)
         return f"{event.date_display}: {event.date_earliest.isoformat()} to {latest} ({detail})"
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The status line offers only the moves this person may make (see workflow()).
+        _viewer.can_publish = request.user.has_perm("events.publish_event")
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="status")
     def workflow(self, event):
         if event.pk is None:
             return "Draft (new events start as drafts)"
+        can_publish = getattr(_viewer, "can_publish", False)
         links = format_html_join(
             " ",
             '<a class="button" href="{}">{}</a>',
             (
                 (reverse("admin:events_event_move", args=[event.pk, name]), label)
-                for name, (label, _service, starts, _editors) in MOVES.items()
-                if event.status in starts
+                for name, (label, _service, starts, for_editors) in MOVES.items()
+                if event.status in starts and (can_publish or not for_editors)
             ),
         )
         missing = services.event_publication_problems(event=event)

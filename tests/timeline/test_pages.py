@@ -1,0 +1,225 @@
+"""Readers' pages: what they show, what they never show, and what they cost."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from events.choices import EventStatus, Role
+from events.models import EventRelation
+from tests.factories import (
+    ActorFactory,
+    CitationFactory,
+    EventActorFactory,
+    EventFactory,
+    PlatformFactory,
+    SourceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def published(**fields):
+    return EventFactory(status=EventStatus.PUBLISHED, **fields)
+
+
+def text(response):
+    return response.content.decode()
+
+
+def listed_ids(response):
+    return re.findall(r'<p class="id">([A-Z]{2}-\d{4}-\d{4,})</p>', text(response))
+
+
+def test_timeline_lists_published_events_in_date_order_with_their_true_precision(client):
+    late = published(title="Ban announced", date_text="2014-05-27")
+    early = published(title="Accounts removed", date_text="2014-03")
+    rough = published(title="Group announced", date_text="2014-04~")
+    EventFactory(title="A draft nobody may see", date_text="2014-04")
+    EventFactory(title="A retracted one", date_text="2014-04", status=EventStatus.RETRACTED)
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert listed_ids(response) == [early.public_id, rough.public_id, late.public_id]
+    page = text(response)
+    assert "3 events" in page
+    assert ">March 2014</h3>" in page
+    assert "c. April 2014" in page
+    assert "27 May 2014" in page
+    assert "A draft nobody may see" not in page
+    assert "A retracted one" not in page
+
+
+def test_timeline_filters_share_the_api_filters_and_links(client):
+    wechat = PlatformFactory(name="WeChat", slug="wechat")
+    hit = published(title="WeChat accounts removed", date_text="2014-03")
+    hit.platforms.add(wechat)
+    published(title="Other platform", date_text="2014-03").platforms.add(PlatformFactory())
+    published(title="WeChat in 2013", date_text="2013-03").platforms.add(wechat)
+
+    response = client.get("/?platform=wechat&date_from=2014&date_to=2014")
+
+    assert listed_ids(response) == [hit.public_id]
+    page = text(response)
+    assert (
+        "/api/v1/events/?date_from=2014&amp;date_to=2014&amp;platform=wechat&amp;format=csv" in page
+    )
+    assert '/api/v1/events/?date_from=2014&amp;date_to=2014&amp;platform=wechat"' in page
+    csv_rows = client.get("/api/v1/events/?date_from=2014&date_to=2014&platform=wechat&format=csv")
+    assert hit.public_id in b"".join(csv_rows.streaming_content).decode()
+
+
+def test_timeline_chart_counts_events_per_year_with_empty_years_shown(client):
+    for date in ("2009-07", "2013-09", "2014-03", "2014-05"):
+        published(date_text=date)
+
+    page = text(client.get("/"))
+
+    assert "<svg" in page and "Events per year: 4 in all" in page
+    assert "<title>2011: 0</title>" in page
+    assert "<title>2014: 2</title>" in page
+
+
+def test_timeline_chart_goes_month_by_month_over_a_short_span(client):
+    published(date_text="2014-03")
+    published(date_text="2014-05-27")
+
+    page = text(client.get("/"))
+
+    assert "<title>Mar 2014: 1</title>" in page
+    assert "<title>Apr 2014: 0</title>" in page
+
+
+def test_bad_filters_answer_400_with_the_reason_and_never_echo_markup(client):
+    response = client.get("/?date_from=2014-13&q=<script>alert(1)</script>")
+
+    assert response.status_code == 400
+    page = text(response)
+    assert "month 13" in page
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_timeline_page_runs_a_fixed_number_of_queries(client):
+    def queries_for(count):
+        for _ in range(count):
+            event = published()
+            event.platforms.add(PlatformFactory())
+            EventActorFactory(event=event)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/").status_code == 200
+        return len(captured)
+
+    assert queries_for(3) == queries_for(30)
+
+
+def test_event_page_shows_everything_a_reader_needs(client):
+    event = published(title="Ban on public accounts", date_text="2014-05-27", locality="Beijing")
+    EventActorFactory(event=event, actor=ActorFactory(name="Tencent"), role=Role.OPERATED_PLATFORM)
+    EventActorFactory(event=event, actor=ActorFactory(name="Chinese authorities"))
+    event.platforms.add(PlatformFactory(name="WeChat"))
+    source = SourceFactory(
+        title="China cracks down",
+        url="https://news.example.org/a",
+        archive_url="https://web.archive.org/web/2014/https://news.example.org/a",
+    )
+    CitationFactory(event=event, source=source, quote="banning public chat accounts")
+    other = published(title="Accounts removed in March", date_text="2014-03")
+    hidden = EventFactory(title="A draft link")
+    EventRelation.objects.create(from_event=other, to_event=event, relation_type="precedes")
+    EventRelation.objects.create(from_event=event, to_event=hidden, relation_type="related")
+
+    response = client.get(f"/events/{event.public_id}/")
+
+    page = text(response)
+    assert response.status_code == 200
+    assert (
+        f"<title>Ban on public accounts ({event.public_id}) · Censorship Timeline</title>" in page
+    )
+    assert '<meta name="description" content="27 May 2014:' in page
+    for shown in (
+        "27 May 2014",
+        "Beijing, China",
+        "Operated the affected platform",
+        "Tencent",
+        "WeChat",
+        "banning public chat accounts",
+        "https://news.example.org/a",
+        "archived copy",
+        "Accounts removed in March",
+        "First published",
+    ):
+        assert shown in page, shown
+    assert "A draft link" not in page
+
+
+@pytest.mark.parametrize("status", [EventStatus.DRAFT, EventStatus.IN_REVIEW])
+def test_unpublished_event_pages_are_not_found(client, status):
+    event = EventFactory(status=status, title="Secret draft title")
+
+    response = client.get(f"/events/{event.public_id}/")
+
+    assert response.status_code == 404
+    assert "Secret draft title" not in text(response)
+
+
+def test_retracted_event_page_answers_410_with_its_reason(client):
+    event = EventFactory(
+        status=EventStatus.RETRACTED,
+        title="Wrong event",
+        retraction_reason="The report was mistaken about the date.",
+    )
+
+    response = client.get(f"/events/{event.public_id}/")
+
+    assert response.status_code == 410
+    assert "The report was mistaken about the date." in text(response)
+    assert "Wrong event" not in text(response)
+
+
+def test_actor_and_platform_pages_list_their_published_events(client):
+    actor, platform = (
+        ActorFactory(name="Tencent", slug="tencent"),
+        PlatformFactory(name="WeChat", slug="wechat"),
+    )
+    shown = published(title="Shown event")
+    EventActorFactory(event=shown, actor=actor)
+    shown.platforms.add(platform)
+    draft = EventFactory(title="Draft event")
+    EventActorFactory(event=draft, actor=actor)
+    draft.platforms.add(platform)
+
+    for url in ("/actors/tencent/", "/platforms/wechat/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert listed_ids(response) == [shown.public_id]
+        assert "Draft event" not in text(response)
+
+
+def test_actor_known_only_from_drafts_has_no_page(client):
+    actor = ActorFactory(slug="hidden-actor")
+    EventActorFactory(event=EventFactory(), actor=actor)
+
+    assert client.get("/actors/hidden-actor/").status_code == 404
+
+
+def test_about_page_explains_coverage_verification_dates_citing_and_licence(client):
+    page = text(client.get("/about/"))
+
+    for heading in (
+        "What it covers",
+        "How events are verified",
+        "How to read dates",
+        "How to cite",
+        "Licence and reuse",
+    ):
+        assert f"<h2>{heading}</h2>" in page
+    assert "/api/docs/" in page
+
+
+def test_pages_use_no_external_assets(client):
+    published()
+    page = text(client.get("/"))
+
+    assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)
