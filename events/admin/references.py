@@ -128,19 +128,24 @@ class ActorAliasInline(admin.TabularInline):
     extra = 1
 
 
+class NamedAdmin(ShownInEventsAdmin, MergingAdmin, ImportingAdmin, SimpleHistoryAdmin):
+    """Actors and platforms: named, aliased, mergeable, importable."""
+
+    formfield_overrides = HTTPS_URL_FIELDS
+    list_filter = ("kind", ("country", CountryFilter))
+    search_fields = ("name", "slug", "aliases__name", "wikidata_id")
+    prepopulated_fields = {"slug": ("name",)}
+    actions = ("merge_selected",)
+
+
 @admin.register(Actor)
-class ActorAdmin(ShownInEventsAdmin, MergingAdmin, ImportingAdmin, SimpleHistoryAdmin):
+class ActorAdmin(NamedAdmin):
     resource_classes = [ActorResource]
     merge_service = staticmethod(services.actor_merge)
-    formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "country", "parent", "wikidata_id")
-    list_filter = ("kind", ("country", CountryFilter))
     list_select_related = ("parent",)
-    search_fields = ("name", "slug", "aliases__name", "wikidata_id")
     autocomplete_fields = ("parent",)
-    prepopulated_fields = {"slug": ("name",)}
     inlines = (ActorAliasInline,)
-    actions = ("merge_selected",)
 
 
 class PlatformAliasInline(admin.TabularInline):
@@ -149,18 +154,13 @@ class PlatformAliasInline(admin.TabularInline):
 
 
 @admin.register(Platform)
-class PlatformAdmin(ShownInEventsAdmin, MergingAdmin, ImportingAdmin, SimpleHistoryAdmin):
+class PlatformAdmin(NamedAdmin):
     resource_classes = [PlatformResource]
     merge_service = staticmethod(services.platform_merge)
-    formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "kind", "operator", "country", "wikidata_id")
-    list_filter = ("kind", ("country", CountryFilter))
     list_select_related = ("operator",)
-    search_fields = ("name", "slug", "aliases__name", "wikidata_id")
     autocomplete_fields = ("operator",)
-    prepopulated_fields = {"slug": ("name",)}
     inlines = (PlatformAliasInline,)
-    actions = ("merge_selected",)
 
 
 @admin.register(Source)
