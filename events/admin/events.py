@@ -319,6 +319,8 @@ class EventAdmin(ImportMixin, SimpleHistoryAdmin):
                 setattr(obj, name, getattr(current, name))
             obj.version = form.cleaned_data.get("read_version") or current.version
         services.event_save(event=obj, user=request.user)
+        # A restored version is saved without its inlines (no save_related): index it now.
+        services.event_search_refresh(event_ids=[obj.pk])
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -124,6 +124,8 @@ def event_save(*, event, user=None):
     if event.status == EventStatus.PUBLISHED and event.first_published_at is None:
         event.first_published_at = timezone.now()
     event.updated_by = user
+    if user is not None:
+        event._history_user = user  # history names the user outside a request, too
     event.save()
     return event
 

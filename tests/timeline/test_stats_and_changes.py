@@ -16,7 +16,7 @@ from tests.factories import (
     EventTypeFactory,
     PlatformFactory,
 )
-from timeline.views import GROUPS
+from timeline.stats import GROUPS
 
 pytestmark = pytest.mark.django_db
 
