@@ -12,6 +12,7 @@ open ends (``2009-07-07/..``) and invents a ten-year span for an unknown one (``
 
 import calendar
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 
@@ -85,6 +86,7 @@ class _Point:
     is_uncertain: bool
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_date(text):
     """Return the bounds of an EDTF date or span; raise InvalidDate with a fix otherwise."""
     text = (text or "").strip()
@@ -135,6 +137,7 @@ def _parse_span(text, start_text, end_text):
     return _bounds(text, start, end)
 
 
+@functools.lru_cache(maxsize=8192)  # pyparsing takes milliseconds; a timeline repeats dates
 def _parse_point(text):
     _check_numeric_parts(text)
     try:

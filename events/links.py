@@ -33,8 +33,14 @@ def normalise_url(url):
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValidationError("The URL's port must be a number from 0 to 65535.") from None
+    if port and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
     path = parts.path.rstrip("/") if parts.path not in ("", "/") else ""
     query = urlencode(
         [

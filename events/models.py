@@ -330,7 +330,10 @@ class Source(TimestampedModel):
 
     def clean(self):
         # One spelling per page, so the unique URL catches the same article pasted twice.
-        self.url = normalise_url(self.url)
+        try:
+            self.url = normalise_url(self.url)
+        except ValidationError as error:
+            raise ValidationError({"url": error.messages}) from error
 
     def natural_key(self):
         return (self.key,)

@@ -8,6 +8,7 @@ written.
 
 import datetime
 import decimal
+import re
 from dataclasses import dataclass, field
 
 from django import forms
@@ -38,6 +39,7 @@ from .models import (
 )
 
 IMPORT_COMMENT = "Imported"
+PUBLIC_ID = re.compile(r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}$")
 STATUS_CHOICES = [
     (EventStatus.DRAFT, "Draft (curators finish them)"),
     (EventStatus.IN_REVIEW, "In review (an editor checks them)"),
@@ -123,7 +125,12 @@ class EventResource(resources.ModelResource):
         except InvalidDate as error:
             raise ValidationError({"date": str(error)}) from error
         if instance._state.adding:
-            instance.public_id = _cell(row, "id")
+            public_id = _cell(row, "id")
+            if public_id and not PUBLIC_ID.match(public_id):
+                raise ValidationError(
+                    {"id": f"'{public_id}' is not a public id like CN-2014-0003."}
+                )
+            instance.public_id = public_id
         instance.event_type = _event_type(parsed)
         instance._import = parsed
 
@@ -299,8 +306,13 @@ def _replace_relations(event, parsed):
     event.actor_roles.all().delete()
     for name, role in parsed.actors:
         EventActor.objects.get_or_create(event=event, actor=_named(Actor, name), role=role)
-    event.platforms.set([_named(Platform, name) for name in parsed.platforms])
-    event.tags.set([_tag(name) for name in parsed.tags])
+    # One by one: the export lists them in the order their links were made.
+    event.platforms.clear()
+    for name in parsed.platforms:
+        event.platforms.add(_named(Platform, name))
+    event.tags.clear()
+    for name in parsed.tags:
+        event.tags.add(_tag(name))
     event.counts.all().delete()
     for qualifier, quantity, unit, note in parsed.counts:
         EventCount.objects.create(
@@ -367,10 +379,20 @@ class NamedResource(resources.ModelResource):
     alias_parent = None
 
     def after_save_instance(self, instance, row, **kwargs):
-        known = set(instance.aliases.values_list("name", flat=True))
-        for name in formats.split_list(_cell(row, "aliases")):
-            if name not in known and name != instance.name:
-                self.alias_model.objects.create(**{self.alias_parent: instance}, name=name)
+        for name in self._new_aliases(instance, row):
+            self.alias_model.objects.create(**{self.alias_parent: instance}, name=name)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        # Unchanged fields but new aliases is a change.
+        if instance.pk and self._new_aliases(instance, row):
+            return False
+        return super().skip_row(instance, original, row, import_validation_errors)
+
+    def _new_aliases(self, instance, row):
+        known = {instance.name}
+        if instance.pk:
+            known |= set(instance.aliases.values_list("name", flat=True))
+        return [name for name in formats.split_list(_cell(row, "aliases")) if name not in known]
 
     def before_import_row(self, row, **kwargs):
         for column in ("name", "description"):

@@ -14,14 +14,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django_countries.filters import CountryFilter
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
 from ..choices import EventStatus
 from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
 from ..resources import EventConfirmImportForm, EventImportForm, EventResource
+from .importing import ImportingAdmin
 
 # Set only by the workflow services; an edit (or a restored old version) never changes them.
 WORKFLOW_FIELDS = (
@@ -155,12 +154,11 @@ class EventAdminForm(forms.ModelForm):
 
 
 @admin.register(Event)
-class EventAdmin(ImportMixin, SimpleHistoryAdmin):
+class EventAdmin(ImportingAdmin, SimpleHistoryAdmin):
     form = EventAdminForm
     resource_classes = [EventResource]
     import_form_class = EventImportForm
     confirm_form_class = EventConfirmImportForm
-    import_formats = [CSV, XLSX]
     list_display = (
         "public_id",
         "date_text",
@@ -244,9 +242,6 @@ class EventAdmin(ImportMixin, SimpleHistoryAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # it would delete published events too
         return actions
-
-    def has_import_permission(self, request):
-        return request.user.has_perm("events.import_event")
 
     def get_import_resource_kwargs(self, request, **kwargs):
         form = kwargs.get("form")

@@ -6,8 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.template.response import TemplateResponse
 from django_countries.filters import CountryFilter
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
@@ -22,6 +20,7 @@ from ..models import (
     Tag,
 )
 from ..resources import ActorResource, PlatformResource, SourceResource
+from .importing import ImportingAdmin
 
 # A URL typed without a scheme is read as https (Django 6's default; 5.2 warns otherwise).
 HTTPS_URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -35,15 +34,6 @@ class ShownInEventsAdmin:
         if change:
             changed = type(form.instance).objects.filter(pk=form.instance.pk)
             services.events_referencing_changed(events=changed.referencing_events())
-
-
-class ImportingAdmin(ImportMixin):
-    """CSV and XLSX imports with a preview, for those with the model's import permission."""
-
-    import_formats = [CSV, XLSX]
-
-    def has_import_permission(self, request):
-        return request.user.has_perm(f"events.import_{self.opts.model_name}")
 
 
 class MergeForm(forms.Form):

@@ -116,8 +116,9 @@ def event_save(*, event, user=None):
     """
     bounds = event.set_date(event.date_text)
     if event._state.adding:
-        prefix = event_public_id_prefix(event=event, bounds=bounds)
-        event.public_id = event_allocate_public_id(prefix=prefix)
+        if not event.public_id:  # an import may bring the id the event already has elsewhere
+            prefix = event_public_id_prefix(event=event, bounds=bounds)
+            event.public_id = event_allocate_public_id(prefix=prefix)
         event.created_by = user
     else:
         _claim_version(event)

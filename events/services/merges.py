@@ -25,7 +25,10 @@ def actor_merge(*, keep, merge, user=None):
             role.actor = keep
             role.save()
     for model, field in ((Actor, "parent"), (Source, "publisher_actor"), (Platform, "operator")):
-        for row in model.objects.filter(**{f"{field}__in": merge}).exclude(pk=keep.pk):
+        referring = model.objects.filter(**{f"{field}__in": merge})
+        if model is Actor:
+            referring = referring.exclude(pk=keep.pk)  # the kept actor cannot be its own parent
+        for row in referring:
             setattr(row, field, keep)
             row.save()
     _keep_names(keep, merge, ActorAlias, "actor")
