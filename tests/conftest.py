@@ -1,7 +1,8 @@
 import pytest
 from django.db import connection
 
-from tests.factories import UserFactory
+from events.services import EDITOR_GROUP
+from tests.factories import UserFactory, member_of
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,4 +23,15 @@ def curator(db):
 @pytest.fixture
 def curator_client(client, curator):
     client.force_login(curator)
+    return client
+
+
+@pytest.fixture
+def editor(db):
+    return member_of(EDITOR_GROUP, "editor")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
     return client

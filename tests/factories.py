@@ -125,3 +125,15 @@ class CitationFactory(factory.django.DjangoModelFactory):
     source = factory.SubFactory(SourceFactory)
     quote = "over 40 accounts being removed"
     locator = "para. 6"
+
+
+def member_of(group_name, username):
+    """Return a staff user in the Curator or Editor group (created if need be)."""
+    from django.contrib.auth.models import Group
+
+    from events.services import groups_ensure
+
+    groups_ensure()
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user

@@ -6,7 +6,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.contrib import messages
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ProtectedError
 from django.urls import reverse
@@ -35,7 +34,7 @@ from tests.factories import (
     EventTypeFactory,
     PlatformFactory,
     SourceFactory,
-    UserFactory,
+    member_of,
 )
 
 EVENT_ADD = reverse("admin:events_event_add")
@@ -43,24 +42,6 @@ SOURCE_ADD = reverse("admin:events_source_add")
 
 
 # Users and admin forms (the approach of tests/events/test_admin.py) ------------------------
-
-
-def member_of(group_name, username):
-    services.groups_ensure()
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
-
-
-@pytest.fixture
-def editor(db):
-    return member_of(services.EDITOR_GROUP, "editor")
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -43,7 +42,7 @@ from tests.factories import (
     PlatformFactory,
     SourceFactory,
     TagFactory,
-    UserFactory,
+    member_of,
 )
 from timeline import exports
 
@@ -73,24 +72,6 @@ def import_url(model):
 
 
 # Users -----------------------------------------------------------------------------------
-
-
-def member_of(group_name, username):
-    services.groups_ensure()
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
-
-
-@pytest.fixture
-def editor(db):
-    return member_of(services.EDITOR_GROUP, "editor")
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 @pytest.fixture
