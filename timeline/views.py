@@ -2,6 +2,7 @@
 
 import hashlib
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
 from django.http import StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
@@ -333,7 +334,7 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
         raw = request.query_params.get("since")
         try:
             return MomentField(required=False).clean(raw)
-        except Exception as error:
+        except DjangoValidationError as error:
             raise exceptions.ValidationError({"since": list(error.messages)}) from None
 
 
