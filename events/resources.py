@@ -125,12 +125,7 @@ class EventResource(resources.ModelResource):
         except InvalidDate as error:
             raise ValidationError({"date": str(error)}) from error
         if instance._state.adding:
-            public_id = _cell(row, "id")
-            if public_id and not PUBLIC_ID.match(public_id):
-                raise ValidationError(
-                    {"id": f"'{public_id}' is not a public id like CN-2014-0003."}
-                )
-            instance.public_id = public_id
+            instance.public_id = _cell(row, "id")
         instance.event_type = _event_type(parsed)
         instance._import = parsed
 
@@ -184,8 +179,9 @@ def read_event_row(row):
             return None
 
     public_id = _cell(row, "id")
-    if public_id and not Event._meta.get_field("public_id").max_length >= len(public_id):
-        errors["id"] = "Too long for a public id."
+    too_long = len(public_id) > Event._meta.get_field("public_id").max_length
+    if public_id and (too_long or not PUBLIC_ID.match(public_id)):
+        errors["id"] = f"'{public_id[:40]}' is not a public id such as CN-2014-0003."
     for column in ("title", "summary", "date"):
         if not _cell(row, column):
             errors[column] = "Required."

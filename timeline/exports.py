@@ -135,24 +135,20 @@ def python_csv_stream(queryset, *, ordering, page_base):
     # RFC 4180 line ends: with them the csv module also quotes a cell holding a lone \r.
     writer = csv.writer(output, lineterminator="\r\n")
 
-    def lines():
+    def written():
+        text = output.getvalue()
+        output.seek(0)
+        output.truncate()
+        return text
+
+    def chunks():
+        writer.writerow(COLUMN_NAMES)
         for rows in _csv_rows(queryset, ordering, page_base):
-            for row in rows:
-                writer.writerow(row)
-            yield output.getvalue()
-            output.seek(0)
-            output.truncate()
+            writer.writerows(rows)
+            yield written()
+        yield written()  # the header alone, when no event matched
 
-    writer.writerow(COLUMN_NAMES)
-    header = output.getvalue()
-    output.seek(0)
-    output.truncate()
-    return buffered(_prepend(header, lines()))
-
-
-def _prepend(first, rest):
-    yield first
-    yield from rest
+    return buffered(chunks())
 
 
 def _csv_rows(queryset, ordering, page_base):
