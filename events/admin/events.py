@@ -314,12 +314,17 @@ class EventAdmin(ImportingAdmin, SimpleHistoryAdmin):
                 setattr(obj, name, getattr(current, name))
             obj.version = form.cleaned_data.get("read_version") or current.version
         services.event_save(event=obj, user=request.user)
-        # A restored version is saved without its inlines (no save_related): index it now.
-        services.event_search_refresh(event_ids=[obj.pk])
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        event = form.instance
+    # After a save and its inlines (add, change) or a restored version (no inlines), once.
+    def response_add(self, request, obj, post_url_continue=None):
+        self._after_save(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        self._after_save(request, obj)
+        return super().response_change(request, obj)
+
+    def _after_save(self, request, event):
         # Names, aliases and quotes arrive with the inlines: index them once all are saved.
         services.event_search_refresh(event_ids=[event.pk])
         self._warn_about_duplicates(request, event)
