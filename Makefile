@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint format migrate seed clean
+.PHONY: run test serve bench install install-dev lint format migrate seed clean
 
 run: install migrate seed
 	$(BIN)/python manage.py create_demo_users
@@ -13,6 +13,14 @@ run: install migrate seed
 
 test: install-dev
 	$(BIN)/pytest
+
+# Production-like: DEBUG off, static files collected and served by whitenoise, gunicorn.
+serve: install migrate
+	bin/serve
+
+# The benchmark suite against a million generated events on PostgreSQL (minutes, not seconds).
+bench: install-dev
+	bin/bench
 
 install: $(VENV)/.installed
 

@@ -140,6 +140,9 @@ def _parse_span(text, start_text, end_text):
 @functools.lru_cache(maxsize=8192)  # pyparsing takes milliseconds; a timeline repeats dates
 def _parse_point(text):
     _check_numeric_parts(text)
+    plain = _plain_point(text)
+    if plain is not None:
+        return plain
     try:
         parsed = parse_edtf(text)
     except EDTFParseException:
@@ -168,6 +171,40 @@ def _parse_point(text):
     uncertain = bool(getattr(parsed, "is_uncertain", False))
     if getattr(parsed, "is_uncertain_and_approximate", False):
         approximate = uncertain = True
+    return _point(first, last, precision, approximate, uncertain)
+
+
+QUALIFIERS = {"": (False, False), "~": (True, False), "?": (False, True), "%": (True, True)}
+
+
+def _plain_point(text):
+    """Read a plain year, month or day (2014, 2014-03~, 2014-05-27?) without pyparsing.
+
+    Most dates are of these forms, and pyparsing takes milliseconds over each one: a bulk
+    import or generate_events would spend most of its time there. Seasons, unspecified
+    digits and anything else go through edtf; tests check that both paths agree.
+    """
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return None
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if not MIN_YEAR <= year <= MAX_YEAR or (month is not None and month > 12):
+        return None
+    approximate, uncertain = QUALIFIERS[text[-1] if text[-1] in "~?%" else ""]
+    if day is not None:
+        first = last = datetime.date(year, month, day)
+        precision = DatePrecision.DAY
+    elif month is not None:
+        first = datetime.date(year, month, 1)
+        last = _unit_end(first, DatePrecision.MONTH)
+        precision = DatePrecision.MONTH
+    else:
+        first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        precision = DatePrecision.YEAR
+    return _point(first, last, precision, approximate, uncertain)
+
+
+def _point(first, last, precision, approximate, uncertain):
     padding = QUALIFIER_PADDING[precision] * (approximate + uncertain)
     return _Point(
         earliest=_unit_start(_shift(first, -padding), precision),

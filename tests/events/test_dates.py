@@ -339,3 +339,24 @@ def test_widening_never_leaves_the_years_we_record():
 )
 def test_stated_start_is_the_first_day_the_text_names_before_widening(text, year):
     assert parse_date(text).stated_start.year == year
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{year}{rest}{qualifier}"
+        for year in ("1000", "1999", "2014", "2016", "9999")
+        for rest in ("", "-01", "-02", "-12", "-02-29", "-12-31", "-06-15")
+        for qualifier in ("", "~", "?", "%")
+        if not (rest == "-02-29" and year not in ("2016", "2000"))
+    ],
+)
+def test_plain_dates_read_without_pyparsing_match_what_edtf_reads(text, monkeypatch):
+    from events import dates
+
+    fast = dates._plain_point(text)
+    monkeypatch.setattr(dates, "_plain_point", lambda _text: None)
+    dates._parse_point.cache_clear()
+    slow = dates._parse_point(text)
+    dates._parse_point.cache_clear()
+    assert fast is not None and fast == slow
