@@ -81,6 +81,10 @@ class EventCategory(SluggedModel, TimestampedModel):
     class Meta:
         ordering = ("position", "name")
         verbose_name_plural = "event categories"
+        indexes = [
+            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
+            models.Index(fields=["updated_at"], name="eventcategory_updated_idx"),
+        ]
 
     def __str__(self):
         return self.name
@@ -109,6 +113,10 @@ class EventType(SluggedModel, TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["category", "name"], name="eventtype_unique_name"),
         ]
+        indexes = [
+            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
+            models.Index(fields=["updated_at"], name="eventtype_updated_idx"),
+        ]
 
     def __str__(self):
         return f"{self.category.name}: {self.name}"
@@ -121,6 +129,10 @@ class Tag(SluggedModel, TimestampedModel):
 
     class Meta:
         ordering = ("name",)
+        indexes = [
+            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
+            models.Index(fields=["updated_at"], name="tag_updated_idx"),
+        ]
 
     def __str__(self):
         return self.name
@@ -188,6 +200,10 @@ class Actor(SluggedModel, TimestampedModel):
                 violation_error_message="An actor cannot be its own parent.",
             ),
         ]
+        indexes = [
+            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
+            models.Index(fields=["updated_at"], name="actor_updated_idx"),
+        ]
 
     def __str__(self):
         return self.name
@@ -239,6 +255,10 @@ class Platform(SluggedModel, TimestampedModel):
         ]
         ordering = ("name",)
         constraints = [wikidata_constraint("platform")]
+        indexes = [
+            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
+            models.Index(fields=["updated_at"], name="platform_updated_idx"),
+        ]
 
     def __str__(self):
         return self.name
@@ -323,6 +343,10 @@ class Source(TimestampedModel):
                 name="source_unique_url",
                 violation_error_message="Another source already has this URL.",
             ),
+        ]
+        indexes = [
+            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
+            models.Index(fields=["updated_at"], name="source_updated_idx"),
         ]
 
     def __str__(self):
