@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from events.services import EDITOR_GROUP
@@ -13,6 +14,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start every test with an empty cache: fixtures may repeat a data version's moment."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from events.dates import parse_date
 from events.models import Actor, Event, EventCategory, EventType, Platform
 
 from . import stats
+from .caching import cache_public_page
 from .filters import EventFilterSet
 
 PAGE_SIZE = 50
@@ -71,6 +72,7 @@ class TimelineFilterForm(forms.Form):
         )
 
 
+@cache_public_page
 def timeline_page(request):
     query = {name: request.GET.getlist(name) for name in FILTER_FIELDS if request.GET.get(name)}
     filterset = EventFilterSet(data=request.GET, queryset=_listed_events())
@@ -174,6 +176,7 @@ def _bars(periods, counts, unit):
     }
 
 
+@cache_public_page
 def event_page(request, public_id):
     queryset = Event.objects.filter(
         status__in=[EventStatus.PUBLISHED, EventStatus.RETRACTED]
@@ -189,6 +192,7 @@ def event_page(request, public_id):
     return render(request, "timeline/event_detail.html", context)
 
 
+@cache_public_page
 def actor_page(request, slug):
     actor = get_object_or_404(Actor.objects.public().prefetch_related("aliases"), slug=slug)
     events = (
@@ -197,6 +201,7 @@ def actor_page(request, slug):
     return _subject_page(request, actor, "actor", events)
 
 
+@cache_public_page
 def platform_page(request, slug):
     public_actors = Actor.objects.public()
     platform = get_object_or_404(

@@ -1,7 +1,5 @@
 """The public, read-only API: published events and what they refer to, nothing else."""
 
-import hashlib
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
 from django.http import StreamingHttpResponse
@@ -16,9 +14,8 @@ from rest_framework.views import APIView, exception_handler
 
 from events.choices import EventStatus
 from events.models import Actor, Event, EventType, Platform, Source, Tag
-from events.querysets import last_change_at
 
-from . import exports, stats
+from . import caching, exports, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
 from .pagination import KeysetPagination
 from .serializers import (
@@ -45,6 +42,7 @@ class StreamedFormatRenderer(renderers.BaseRenderer):
     """Lets content negotiation pick a streamed format; the view writes the body itself."""
 
     charset = "utf-8"
+    streamed = True
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         raise NotImplementedError("streamed formats are written by timeline.exports")
@@ -85,29 +83,9 @@ def api_exception_handler(error, context):
     return response
 
 
-def _data_version(request):
-    if not hasattr(request, "_timeline_version"):
-        request._timeline_version = last_change_at()
-    return request._timeline_version
-
-
-def _etag(request, *args, **kwargs):
-    version = _data_version(request)
-    key = "|".join(
-        [
-            version.isoformat() if version else "empty",
-            request.get_full_path(),
-            request.headers.get("Accept", ""),
-        ]
-    )
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _last_modified(request, *args, **kwargs):
-    return _data_version(request)
-
-
-conditional = method_decorator(condition(etag_func=_etag, last_modified_func=_last_modified))
+conditional = method_decorator(
+    condition(etag_func=caching.response_key, last_modified_func=caching.last_modified)
+)
 
 
 class PublicReadMixin:
@@ -160,6 +138,7 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     def get_ordering(self):
         return self.filterset.sort_order if self.filterset is not None else "date"
 
+    @caching.serve_cached
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         if request.accepted_renderer.format in STREAMED_FORMATS:
@@ -167,6 +146,7 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @caching.serve_cached
     def retrieve(self, request, *args, **kwargs):
         event = self.get_object()
         if request.accepted_renderer.format in STREAMED_FORMATS:
@@ -190,7 +170,11 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
             body = exports.timelinejs_stream(
                 queryset, ordering=ordering, title="Censorship Timeline"
             )
+        # The client's check that the file arrived whole: a stream cut off mid-way is still
+        # an HTTP 200, but it holds fewer rows than this.
+        rows = exports.export_row_count(queryset, body)
         response = StreamingHttpResponse(body, content_type=content_type)
+        response[exports.ROW_COUNT_HEADER] = str(rows)
         filename = (
             f"censorship-timeline_{name}.{extension}"
             if name
@@ -212,6 +196,14 @@ class ReferenceViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_ordering(self):
         return self.sort_field
+
+    @caching.serve_cached
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @caching.serve_cached
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
 
 
 class ActorViewSet(ReferenceViewSet):
@@ -285,6 +277,7 @@ class StatsView(PublicReadMixin, APIView):
     filterset_class = EventFilterSet
     query_parameters = ("format", "group_by")
 
+    @caching.serve_cached
     def get(self, request):
         group_by = request.query_params.get("group_by")
         if group_by not in stats.GROUPS:
@@ -319,6 +312,7 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
         # Every event that has ever been public; drafts never published are no one's business.
         return Event.objects.filter(first_published_at__isnull=False).for_api()
 
+    @caching.serve_cached
     def list(self, request):
         StrictFilterBackend().filter_queryset(request, Event.objects.none(), self)
         queryset = self.get_queryset()

@@ -1,0 +1,119 @@
+"""Public responses cached until the published data changes, and validated by clients.
+
+The version of the data is when anything the public can see last changed
+(events.querysets.last_change_at: one indexed query). It names every cached body and every
+ETag, so a publish, an edit or a retraction makes every older entry unreachable at once:
+nothing to invalidate by hand, and no worker can serve what another worker has replaced.
+With Redis (REDIS_URL) the workers share one cache; without it each keeps its own.
+"""
+
+import functools
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+
+from events.querysets import last_change_at
+
+KEPT_HEADERS = ("Content-Type", "Link", "Content-Language")
+
+
+def _seconds():
+    return getattr(settings, "PUBLIC_CACHE_SECONDS", 300)  # TODO settings
+
+
+def data_version(request):
+    """Return when public data last changed, read once per request."""
+    if not hasattr(request, "_timeline_version"):
+        request._timeline_version = last_change_at()
+    return request._timeline_version
+
+
+def response_key(request, *args, **kwargs):
+    """Return a key that changes with the data, the URL and what the client accepts."""
+    version = data_version(request)
+    key = "|".join(
+        [
+            version.isoformat() if version else "empty",
+            request.build_absolute_uri(),  # bodies hold absolute links: the host matters
+            request.headers.get("Accept", ""),
+        ]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def last_modified(request, *args, **kwargs):
+    return data_version(request)
+
+
+def cached_body(request):
+    """Return the cached response for this request and data version, or None."""
+    if not _seconds():
+        return None
+    stored = cache.get(f"public:{response_key(request)}")
+    if stored is None:
+        return None
+    body, status, headers = stored
+    response = HttpResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def keep_body(request, response):
+    """Cache a rendered 200 response that sets no cookie; return the response."""
+    if (
+        _seconds()
+        and response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+    ):
+        headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+        cache.set(
+            f"public:{response_key(request)}",
+            (response.content, response.status_code, headers),
+            _seconds(),
+        )
+    return response
+
+
+def serve_cached(handler):
+    """Answer a JSON API request from the cache while the data is unchanged.
+
+    Wraps a DRF handler, so throttling and content negotiation have already run; streamed
+    formats are never cached (they are written as they are read).
+    """
+
+    @functools.wraps(handler)
+    def wrapper(view, request, *args, **kwargs):
+        if getattr(request.accepted_renderer, "streamed", False):
+            return handler(view, request, *args, **kwargs)
+        response = cached_body(request._request)
+        if response is not None:
+            return response
+        response = handler(view, request, *args, **kwargs)
+        response.add_post_render_callback(lambda rendered: keep_body(request._request, rendered))
+        return response
+
+    return wrapper
+
+
+def cache_public_page(view):
+    """Serve an anonymous reader's page from the cache while the data is unchanged."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        response = cached_body(request)
+        if response is None:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            keep_body(request, response)
+        patch_vary_headers(response, ["Cookie"])
+        return response
+
+    return wrapper
