@@ -37,6 +37,8 @@ from .serializers import EventSerializer
 
 CHUNK_ROWS = 1000
 STREAM_CHUNK_BYTES = 64 * 1024
+READ_START_SECONDS = 60
+ROW_COUNT_HEADER = "X-Row-Count"  # events in an export: fewer arrived means it was cut off
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -310,22 +312,52 @@ def copy_csv_stream(queryset, *, ordering, page_base):
     sql, params = copy_sql(queryset, ordering=ordering, page_base=page_base)
     connection = connections[queryset.db]
     connection.ensure_connection()
-    return _CopyStream(connection, sql, params)
+    return _CopyStream(connection, sql, params, count_sql(queryset))
+
+
+def export_row_count(queryset, stream):
+    """Return how many events an export holds, for clients to check that it arrived whole.
+
+    COPY counts in the snapshot it exports from; other writers count just before.
+    """
+    if isinstance(stream, _CopyStream):
+        return stream.row_count()
+    return queryset.count()
 
 
 class _CopyStream:
+    """COPY in a thread: count, then write, in one read-only REPEATABLE READ transaction.
+
+    The count is taken when the view asks for it (it goes in a header); the COPY waits until
+    the server starts reading the body, so the request thread and the copy thread never use
+    the connection at the same time. Django calls close() when the response is done with,
+    read or not, which ends the thread and its transaction.
+    """
+
     _DONE = object()
 
-    def __init__(self, connection, sql, params):
+    def __init__(self, connection, sql, params, counting):
         self.connection = connection
         self.sql = sql
         self.params = params
+        self.counting = counting
         self.chunks = queue.Queue(maxsize=8)
         self.stopped = threading.Event()
+        self.reading = threading.Event()
+        self.counted = threading.Event()
+        self.count = None
         self.thread = threading.Thread(target=self._copy, daemon=True)
 
+    def row_count(self):
+        self._start()
+        self.counted.wait()
+        if isinstance(self.count, BaseException):
+            raise self.count
+        return self.count
+
     def __iter__(self):
-        self.thread.start()
+        self._start()
+        self.reading.set()
         try:
             while True:
                 chunk = self.chunks.get()
@@ -335,9 +367,18 @@ class _CopyStream:
                     raise chunk
                 yield chunk
         finally:
-            self.stopped.set()
+            self.close()
+
+    def close(self):
+        self.stopped.set()
+        self.reading.set()
+        if self.thread.ident is not None:
             self._drain()
             self.thread.join()
+
+    def _start(self):
+        if self.thread.ident is None:
+            self.thread.start()
 
     def _drain(self):
         while self.thread.is_alive() or not self.chunks.empty():
@@ -348,15 +389,36 @@ class _CopyStream:
 
     def _copy(self):
         writer = _QueueWriter(self.chunks, self.stopped)
+        # Inside a caller's transaction (a test, a management command) COPY reads in it.
+        own_transaction = not self.connection.in_atomic_block
         try:
             with self.connection.connection.cursor() as cursor:
-                statement = cursor.mogrify(self.sql, self.params).decode()
-                cursor.copy_expert(statement, writer)
-            writer.flush()
+                if own_transaction:
+                    cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                try:
+                    self._count(cursor)
+                    # A body nobody starts reading must not hold a snapshot open for ever.
+                    if not self.reading.wait(timeout=READ_START_SECONDS):
+                        self.stopped.set()
+                    if not self.stopped.is_set():
+                        statement = cursor.mogrify(self.sql, self.params).decode()
+                        cursor.copy_expert(statement, writer)
+                        writer.flush()
+                finally:
+                    if own_transaction:
+                        cursor.execute("ROLLBACK")  # read only: nothing to keep
             self.chunks.put(self._DONE)
         except BaseException as error:  # handed to the request thread, which raises it
+            if not self.counted.is_set():
+                self.count = error
+                self.counted.set()
             if not self.stopped.is_set():
                 self.chunks.put(error)
+
+    def _count(self, cursor):
+        cursor.execute(*self.counting)
+        self.count = cursor.fetchone()[0]
+        self.counted.set()
 
 
 class _QueueWriter(io.RawIOBase):
@@ -382,6 +444,12 @@ class _QueueWriter(io.RawIOBase):
         if self.buffer:
             self.chunks.put(bytes(self.buffer))
             self.buffer = bytearray()
+
+
+def count_sql(queryset):
+    """Return SQL and parameters that count the events a COPY of this QuerySet writes."""
+    selected_sql, selected_params = queryset.order_by().values("pk").query.sql_with_params()
+    return f"SELECT count(*) FROM ({selected_sql}) AS selected", selected_params
 
 
 def copy_sql(queryset, *, ordering, page_base):
