@@ -161,6 +161,59 @@ class EventSerializer(serializers.ModelSerializer):
             "api_url",
         )
 
+    def to_representation(self, event):
+        """Return the same dict DRF's fields would, about six times faster.
+
+        A page of a hundred events spent most of its time walking nested serializers field by
+        field. The declared fields above still describe the schema; tests compare this with
+        DRF's own output (generic_representation) so the two cannot drift apart.
+        """
+        moment = self.fields["updated_at"].to_representation
+        decimal = self.fields["latitude"].to_representation
+        event_type = event.event_type
+        category = event_type.category if event_type is not None else None
+        return {
+            "id": event.public_id,
+            "title": event.title,
+            "summary": event.summary,
+            "type": _named(event_type),
+            "category": _named(category),
+            "date": {
+                "text": event.date_text,
+                "earliest": event.date_earliest.isoformat(),
+                "latest": event.date_latest.isoformat() if event.date_latest else None,
+                "precision": event.date_precision,
+                "is_approximate": event.date_is_approximate,
+                "is_uncertain": event.date_is_uncertain,
+                "is_ongoing": event.date_latest is None,
+                "display": event.date_display,
+            },
+            "country": str(event.country),
+            "country_name": event.country.name,
+            "is_global": event.is_global,
+            "locality": event.locality,
+            "latitude": None if event.latitude is None else decimal(event.latitude),
+            "longitude": None if event.longitude is None else decimal(event.longitude),
+            "actors": [_actor_role(role) for role in event.actor_roles.all()],
+            "platforms": [_named(platform) for platform in event.platforms.all()],
+            "tags": [_named(tag) for tag in event.tags.all()],
+            "citations": [_citation(citation) for citation in event.citations.all()],
+            "counts": [_count(count) for count in event.counts.all()],
+            "relations": self.get_relations(event),
+            "verification": event.verification,
+            "verification_label": event.get_verification_display(),
+            "first_published_at": moment(event.first_published_at)
+            if event.first_published_at
+            else None,
+            "updated_at": moment(event.updated_at),
+            "url": self.get_url(event),
+            "api_url": self.get_api_url(event),
+        }
+
+    def generic_representation(self, event):
+        """Return what DRF's declared fields give, field by field (the reference for tests)."""
+        return super().to_representation(event)
+
     @extend_schema_field(RelationSerializer(many=True))
     def get_relations(self, event):
         """Links to other published events, both ways (prefetched: no query per event)."""
@@ -173,11 +226,60 @@ class EventSerializer(serializers.ModelSerializer):
         return relations
 
     def get_url(self, event) -> str:
-        return absolute(self.context, event_page_path(event.public_id))
+        return f"{self._bases()[0]}{event.public_id}/"
 
     def get_api_url(self, event) -> str:
-        path = reverse("api:event-detail", args=[event.public_id])
-        return absolute(self.context, path)
+        return f"{self._bases()[1]}{event.public_id}/"
+
+    def _bases(self):
+        """Return the absolute URLs that a public id and a slash complete, found once."""
+        root = self.parent if self.parent is not None else self
+        if not hasattr(root, "_url_bases"):
+            sample = "XX-0000-0000"
+            api_path = reverse("api:event-detail", args=[sample]).removesuffix(f"{sample}/")
+            root._url_bases = (event_page_base(self.context), absolute(self.context, api_path))
+        return root._url_bases
+
+
+def _named(row):
+    return None if row is None else {"slug": row.slug, "name": row.name}
+
+
+def _actor_role(role):
+    return {
+        "slug": role.actor.slug,
+        "name": role.actor.name,
+        "role": role.role,
+        "role_label": role.get_role_display(),
+        "note": role.note,
+    }
+
+
+def _citation(citation):
+    source = citation.source
+    return {
+        "source": {
+            "key": source.key,
+            "title": source.title,
+            "publisher": source.publisher,
+            "published_on": source.published_on.isoformat() if source.published_on else None,
+            "url": source.url,
+            "archive_url": source.archive_url,
+            "kind": source.kind,
+        },
+        "quote": citation.quote,
+        "locator": citation.locator,
+    }
+
+
+def _count(count):
+    return {
+        "qualifier": count.qualifier,
+        "quantity": count.quantity,
+        "unit": count.unit,
+        "note": count.note,
+        "text": str(count),
+    }
 
 
 def _relation(link, direction, other):
