@@ -1,11 +1,23 @@
 """What the public API shows. Every field is listed: nothing unlisted (notes, drafts) leaks."""
 
+import functools
+
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from events.choices import RelationType
+from events.choices import (
+    CountQualifier,
+    CountUnit,
+    EventStatus,
+    RelationType,
+    Role,
+    Verification,
+)
 from events.models import (
     Actor,
     Citation,
@@ -13,6 +25,7 @@ from events.models import (
     EventActor,
     EventCategory,
     EventCount,
+    EventRelation,
     EventType,
     Platform,
     Source,
@@ -115,6 +128,113 @@ class RelationSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+RELATED_ROWS = "related_rows"  # context key: RelatedRows of the events being serialised
+ROLE_LABELS = dict(Role.choices)
+QUALIFIER_LABELS = dict(CountQualifier.choices)
+UNIT_LABELS = dict(CountUnit.choices)
+RELATION_LABELS = dict(RelationType.choices)
+VERIFICATION_LABELS = dict(Verification.choices)
+
+
+class RelatedRows:
+    """What events show of their related rows, as the API writes it, in seven queries."""
+
+    def __init__(self, event_ids):
+        self.event_ids = set(event_ids)
+        self.rows = {event_id: _empty_related() for event_id in self.event_ids}
+        ids = list(self.event_ids)
+        self._roles(ids)
+        self._named("platforms", Event.platforms.through, "platform", ids)
+        self._named("tags", Event.tags.through, "tag", ids)
+        self._citations(ids)
+        self._counts(ids)
+        self._relations(ids)
+
+    def of(self, event_id):
+        return self.rows[event_id]
+
+    def _add(self, event_id, name, item):
+        self.rows[event_id][name].append(item)
+
+    def _roles(self, ids):
+        roles = EventActor.objects.filter(event_id__in=ids).order_by("id")
+        for event_id, slug, name, role, note in roles.values_list(
+            "event_id", "actor__slug", "actor__name", "role", "note"
+        ):
+            item = {"slug": slug, "name": name, "role": role}
+            item |= {"role_label": ROLE_LABELS.get(role, role), "note": note}
+            self._add(event_id, "actors", item)
+
+    def _named(self, name, through, target, ids):
+        links = through.objects.filter(event_id__in=ids).order_by(f"{target}_id")
+        for event_id, slug, label in links.values_list(
+            "event_id", f"{target}__slug", f"{target}__name"
+        ):
+            self._add(event_id, name, {"slug": slug, "name": label})
+
+    def _citations(self, ids):
+        citations = Citation.objects.filter(event_id__in=ids).order_by("id")
+        fields = ("key", "title", "publisher", "published_on", "url", "archive_url", "kind")
+        for event_id, quote, locator, *source in citations.values_list(
+            "event_id", "quote", "locator", *(f"source__{field}" for field in fields)
+        ):
+            cited = dict(zip(fields, source, strict=True))
+            if cited["published_on"] is not None:
+                cited["published_on"] = cited["published_on"].isoformat()
+            self._add(event_id, "citations", {"source": cited, "quote": quote, "locator": locator})
+
+    def _counts(self, ids):
+        counts = EventCount.objects.filter(event_id__in=ids).order_by("id")
+        for event_id, qualifier, quantity, unit, note in counts.values_list(
+            "event_id", "qualifier", "quantity", "unit", "note"
+        ):
+            text = f"{QUALIFIER_LABELS[qualifier]} {quantity} {UNIT_LABELS[unit].lower()}"
+            item = {"qualifier": qualifier, "quantity": quantity, "unit": unit, "note": note}
+            self._add(event_id, "counts", item | {"text": text})
+
+    def _relations(self, ids):
+        # Links to published events only, outgoing then incoming, each in the order made.
+        links = EventRelation.objects.order_by("id")
+        for direction, this, other in (("outgoing", "from", "to"), ("incoming", "to", "from")):
+            linked = links.filter(**{f"{this}_event_id__in": ids}).filter(
+                **{f"{other}_event__status": EventStatus.PUBLISHED}
+            )
+            for event_id, kind, note, public_id, title in linked.values_list(
+                f"{this}_event_id",
+                "relation_type",
+                "note",
+                f"{other}_event__public_id",
+                f"{other}_event__title",
+            ):
+                self._add(
+                    event_id,
+                    "relations",
+                    {
+                        "type": kind,
+                        "label": RELATION_LABELS[kind],
+                        "direction": direction,
+                        "event": public_id,
+                        "title": title,
+                        "note": note,
+                    },
+                )
+
+
+def _empty_related():
+    return {name: [] for name in ("actors", "platforms", "tags", "citations", "counts")} | {
+        "relations": []
+    }
+
+
+class EventListSerializer(serializers.ListSerializer):
+    """Serialises a page of events with their related rows loaded once for the page."""
+
+    def to_representation(self, data):
+        events = list(data.all() if hasattr(data, "all") else data)
+        self.context[RELATED_ROWS] = RelatedRows([event.pk for event in events])
+        return [self.child.to_representation(event) for event in events]
+
+
 class EventSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", help_text="Stable public id: CN-2014-0003.")
     type = NamedRefSerializer(source="event_type", allow_null=True)
@@ -134,6 +254,7 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
+        list_serializer_class = EventListSerializer
         fields = (
             "id",
             "title",
@@ -162,13 +283,16 @@ class EventSerializer(serializers.ModelSerializer):
         )
 
     def to_representation(self, event):
-        """Return the same dict DRF's fields would, about six times faster.
+        """Return the same dict DRF's declared fields would, several times faster.
 
-        A page of a hundred events spent most of its time walking nested serializers field by
-        field. The declared fields above still describe the schema; tests compare this with
-        DRF's own output (generic_representation) so the two cannot drift apart.
+        Walking nested serializers over prefetched model instances cost more than everything
+        else on a page, so related rows come as plain values, loaded in bulk for a whole page
+        (EventListSerializer) or for this one event. Tests compare the result with DRF's own
+        output (generic_representation), so the two cannot drift apart.
         """
-        moment = self.fields["updated_at"].to_representation
+        related = self.context.get(RELATED_ROWS)
+        if related is None or event.pk not in related.event_ids:
+            related = RelatedRows([event.pk])
         decimal = self.fields["latitude"].to_representation
         event_type = event.event_type
         category = event_type.category if event_type is not None else None
@@ -189,23 +313,16 @@ class EventSerializer(serializers.ModelSerializer):
                 "display": event.date_display,
             },
             "country": str(event.country),
-            "country_name": event.country.name,
+            "country_name": _country_name(event.country.code, get_language()),
             "is_global": event.is_global,
             "locality": event.locality,
             "latitude": None if event.latitude is None else decimal(event.latitude),
             "longitude": None if event.longitude is None else decimal(event.longitude),
-            "actors": [_actor_role(role) for role in event.actor_roles.all()],
-            "platforms": [_named(platform) for platform in event.platforms.all()],
-            "tags": [_named(tag) for tag in event.tags.all()],
-            "citations": [_citation(citation) for citation in event.citations.all()],
-            "counts": [_count(count) for count in event.counts.all()],
-            "relations": self.get_relations(event),
+            **related.of(event.pk),
             "verification": event.verification,
-            "verification_label": event.get_verification_display(),
-            "first_published_at": moment(event.first_published_at)
-            if event.first_published_at
-            else None,
-            "updated_at": moment(event.updated_at),
+            "verification_label": VERIFICATION_LABELS.get(event.verification, event.verification),
+            "first_published_at": _moment(event.first_published_at),
+            "updated_at": _moment(event.updated_at),
             "url": self.get_url(event),
             "api_url": self.get_api_url(event),
         }
@@ -241,45 +358,22 @@ class EventSerializer(serializers.ModelSerializer):
         return root._url_bases
 
 
+@functools.lru_cache(maxsize=1024)
+def _country_name(code, language):
+    """Return a country's name in a language: django-countries looks it up slowly each time."""
+    return countries.name(code) if code else ""
+
+
+def _moment(value):
+    """Write a moment as DRF's DateTimeField does: in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def _named(row):
     return None if row is None else {"slug": row.slug, "name": row.name}
-
-
-def _actor_role(role):
-    return {
-        "slug": role.actor.slug,
-        "name": role.actor.name,
-        "role": role.role,
-        "role_label": role.get_role_display(),
-        "note": role.note,
-    }
-
-
-def _citation(citation):
-    source = citation.source
-    return {
-        "source": {
-            "key": source.key,
-            "title": source.title,
-            "publisher": source.publisher,
-            "published_on": source.published_on.isoformat() if source.published_on else None,
-            "url": source.url,
-            "archive_url": source.archive_url,
-            "kind": source.kind,
-        },
-        "quote": citation.quote,
-        "locator": citation.locator,
-    }
-
-
-def _count(count):
-    return {
-        "qualifier": count.qualifier,
-        "quantity": count.quantity,
-        "unit": count.unit,
-        "note": count.note,
-        "text": str(count),
-    }
 
 
 def _relation(link, direction, other):

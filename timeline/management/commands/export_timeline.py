@@ -30,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, filters, format, output, base_url, **options):
         filterset = EventFilterSet(
-            data=self._query(filters), queryset=Event.objects.published().for_api()
+            data=self._query(filters), queryset=Event.objects.published().for_json()
         )
         if not filterset.is_valid():
             problems = "; ".join(
