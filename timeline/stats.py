@@ -1,7 +1,6 @@
 """Counts of published events by one dimension: the API's stats and the timeline's chart."""
 
 from django.db.models import Count, F
-from django.db.models.functions import ExtractMonth, ExtractYear
 from django_countries import countries
 
 from events.choices import Role, Verification
@@ -18,25 +17,45 @@ GROUPS = (
     "verification",
 )
 
+ONE_GROUP_PER_EVENT = {"month", "year", "type", "category", "country", "verification"}
+
 
 def grouped(events, group_by):
     """Return [{key, label, count}] for a filtered QuerySet of published events."""
     return STATS[group_by](events)
 
 
+def total(events, group_by, rows):
+    """Return how many events the stats cover, without a second pass where one is not needed.
+
+    An event falls in exactly one month, year, type, category, country or verification, so
+    there the groups add up to the total; platforms, actors and roles may hold several or none.
+    """
+    if group_by in ONE_GROUP_PER_EVENT:
+        return sum(row["count"] for row in rows)
+    return events.count()
+
+
 def _stats_by_date(events, with_month):
-    parts = {"year": ExtractYear("date_earliest")}
-    if with_month:
-        parts["month"] = ExtractMonth("date_earliest")
-    grouped = events.annotate(**parts).values(*parts).annotate(count=Count("pk")).order_by(*parts)
+    """Count by the year or month of the earliest possible day.
+
+    Counted per day by the database and folded into months here: grouping on the bare column
+    reads the (status, date_earliest) index in order, where EXTRACT per row costs more.
+    """
+    per_day = events.values("date_earliest").annotate(count=Count("pk")).order_by("date_earliest")
+    counts = {}
+    for row in per_day:
+        day = row["date_earliest"]
+        key = (day.year, day.month) if with_month else (day.year,)
+        counts[key] = counts.get(key, 0) + row["count"]
     rows = []
-    for row in grouped:
+    for key, count in counts.items():  # in date order: the days came in order
         if with_month:
-            key = f"{row['year']:04d}-{row['month']:02d}"
-            label = f"{MONTHS[row['month']]} {row['year']}"
+            year, month = key
+            rows.append({"key": f"{year:04d}-{month:02d}", "label": f"{MONTHS[month]} {year}"})
         else:
-            key = label = str(row["year"])
-        rows.append({"key": key, "label": label, "count": row["count"]})
+            rows.append({"key": str(key[0]), "label": str(key[0])})
+        rows[-1]["count"] = count
     return rows
 
 

@@ -301,7 +301,8 @@ class StatsView(PublicReadMixin, APIView):
             )
         events = StrictFilterBackend().filter_queryset(request, Event.objects.published(), self)
         rows = stats.grouped(events, group_by)
-        return Response({"group_by": group_by, "total": events.count(), "results": rows})
+        total = stats.total(events, group_by, rows)
+        return Response({"group_by": group_by, "total": total, "results": rows})
 
 
 @extend_schema(
