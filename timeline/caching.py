@@ -44,10 +44,6 @@ def response_key(request, *args, **kwargs):
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def last_modified(request, *args, **kwargs):
-    return data_version(request)
-
-
 def cached_body(request):
     """Return the cached response for this request and data version, or None."""
     if not _seconds():

@@ -15,6 +15,7 @@ import re
 import threading
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -310,7 +311,10 @@ def copy_csv_stream(queryset, *, ordering, page_base):
     writes as fast as the client reads and memory stays flat; it never touches the
     connection while the COPY runs.
     """
-    sql, params = copy_sql(queryset, ordering=ordering, page_base=page_base)
+    try:
+        sql, params = copy_sql(queryset, ordering=ordering, page_base=page_base)
+    except EmptyResultSet:  # none(), or a filter that can match nothing: just the header
+        return python_csv_stream(queryset, ordering=ordering, page_base=page_base)
     connection = connections[queryset.db]
     connection.ensure_connection()
     return _CopyStream(connection, sql, params, count_sql(queryset))

@@ -97,9 +97,9 @@ def api_exception_handler(error, context):
     return response
 
 
-conditional = method_decorator(
-    condition(etag_func=caching.response_key, last_modified_func=caching.last_modified)
-)
+# ETag only: Last-Modified has whole seconds, and a change in the same second as the copy a
+# client holds would be answered 304 to If-Modified-Since.
+conditional = method_decorator(condition(etag_func=caching.response_key))
 
 
 class PublicReadMixin:

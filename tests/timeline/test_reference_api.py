@@ -409,12 +409,11 @@ def test_conditional_get_answers_304_until_an_event_changes(client, refs, which)
     assert first.status_code == 200
     etag = first["ETag"]
     assert re.fullmatch(r'"[0-9a-f]+"', etag)
-    assert first["Last-Modified"].endswith("GMT")
+    assert not first.has_header("Last-Modified")  # seconds would hide a same-second change
 
     again = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304
     assert again.content == b""
-    assert client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
 
     event.title = "First, corrected"
     event_save(event=event)
