@@ -9,6 +9,7 @@ slug or key.
 
 import datetime
 import io
+import itertools
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,6 +52,8 @@ from ..models import (
 
 GENERATED_NOTE = "[generated]"
 GENERATED_PREFIX = "gen-"
+GENERATED_DESCRIPTION = "Synthetic, written by generate_events for benchmarks and load tests."
+SYNTHETIC_TAG_SUFFIX = " (synthetic)"
 BATCH_EVENTS = 5000
 
 # About sixty countries, the most recorded first: weights fall off like a Zipf curve.
@@ -168,35 +171,47 @@ def generated_delete(*, using="default"):
     """Remove every generated row, and nothing a curator wrote; return rows removed per table.
 
     Raw DELETEs, in dependency order: deleting a million events through the ORM would load
-    each one and write a history row for every cascade.
+    each one and write a history row for every cascade. A generated actor, platform, tag or
+    source is told by two marks (its gen- slug and its synthetic description or name), and is
+    kept while anything a curator wrote still refers to it.
     """
     connection = connections[using]
-    events = f"SELECT id FROM {_table(Event)} WHERE internal_notes LIKE %s"
-    marker = GENERATED_NOTE + "%"
-    prefix = GENERATED_PREFIX + "%"
+    t = _table
+    events = f"SELECT id FROM {t(Event)} WHERE internal_notes LIKE %s"
+    note = [GENERATED_NOTE + "%"]
+    marks = [GENERATED_PREFIX + "%", GENERATED_DESCRIPTION]
+    sources = f"""key LIKE %s AND summary = %s
+        AND id NOT IN (SELECT source_id FROM {t(Citation)})"""
+    platforms = f"""slug LIKE %s AND description = %s
+        AND id NOT IN (SELECT platform_id FROM {t(Event.platforms.through)})"""
+    actors = f"""slug LIKE %s AND description = %s
+        AND id NOT IN (SELECT actor_id FROM {t(EventActor)})
+        AND id NOT IN (SELECT operator_id FROM {t(Platform)} WHERE operator_id IS NOT NULL)
+        AND id NOT IN (SELECT publisher_actor_id FROM {t(Source)}
+                       WHERE publisher_actor_id IS NOT NULL)
+        AND id NOT IN (SELECT parent_id FROM {t(Actor)} WHERE parent_id IS NOT NULL)"""
+    tags = f"""slug LIKE %s AND name LIKE %s
+        AND id NOT IN (SELECT tag_id FROM {t(Event.tags.through)})"""
     steps = [
-        (EventActor, f"event_id IN ({events})", [marker]),
-        (Citation, f"event_id IN ({events})", [marker]),
-        (EventCount, f"event_id IN ({events})", [marker]),
-        (EventRelation, f"from_event_id IN ({events}) OR to_event_id IN ({events})", [marker] * 2),
-        (EventTransition, f"event_id IN ({events})", [marker]),
-        (Event.platforms.through, f"event_id IN ({events})", [marker]),
-        (Event.tags.through, f"event_id IN ({events})", [marker]),
-        (Event, "internal_notes LIKE %s", [marker]),
-        (Source, "key LIKE %s", [prefix]),
-        (PlatformAlias, f"platform_id IN (SELECT id FROM {_table(Platform)} WHERE slug LIKE %s)",
-         [prefix]),
-        (Platform, "slug LIKE %s", [prefix]),
-        (ActorAlias, f"actor_id IN (SELECT id FROM {_table(Actor)} WHERE slug LIKE %s)", [prefix]),
-        (Actor, "slug LIKE %s", [prefix]),
-        (Tag, "slug LIKE %s", [prefix]),
-    ]  # fmt: skip
+        (EventActor, f"event_id IN ({events})", note),
+        (Citation, f"event_id IN ({events})", note),
+        (EventCount, f"event_id IN ({events})", note),
+        (EventRelation, f"from_event_id IN ({events}) OR to_event_id IN ({events})", note * 2),
+        (EventTransition, f"event_id IN ({events})", note),
+        (Event.platforms.through, f"event_id IN ({events})", note),
+        (Event.tags.through, f"event_id IN ({events})", note),
+        (Event, "internal_notes LIKE %s", note),
+        (Source, sources, marks),
+        (PlatformAlias, f"platform_id IN (SELECT id FROM {t(Platform)} WHERE {platforms})", marks),
+        (Platform, platforms, marks),
+        (ActorAlias, f"actor_id IN (SELECT id FROM {t(Actor)} WHERE {actors})", marks),
+        (Actor, actors, marks),
+        (Tag, tags, [GENERATED_PREFIX + "%", f"%{SYNTHETIC_TAG_SUFFIX}"]),
+    ]
     removed = {}
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        # Generated actors may operate generated platforms or publish generated sources.
-        cursor.execute(f"UPDATE {_table(Actor)} SET parent_id = NULL WHERE slug LIKE %s", [prefix])
         for model, condition, params in steps:
-            cursor.execute(f"DELETE FROM {_table(model)} WHERE {condition}", params)
+            cursor.execute(f"DELETE FROM {t(model)} WHERE {condition}", params)
             removed[model._meta.db_table] = cursor.rowcount
     return removed
 
@@ -237,7 +252,7 @@ def _references_generate(rng, writer, counts, *, actors, platforms, sources, unt
                 "kind": kind,
                 "country": country,
                 "parent_id": None,
-                "description": f"A synthetic {kind} in {country}, generated for benchmarks.",
+                "description": GENERATED_DESCRIPTION,
                 "wikidata_id": "",
                 "url": "",
             }
@@ -281,7 +296,7 @@ def _references_generate(rng, writer, counts, *, actors, platforms, sources, unt
                 "kind": rng.choice(PlatformKind.values),
                 "operator_id": operator[0],
                 "country": operator[4],
-                "description": "A synthetic platform, generated for benchmarks.",
+                "description": GENERATED_DESCRIPTION,
                 "wikidata_id": "",
                 "url": "",
             }
@@ -307,8 +322,11 @@ def _references_generate(rng, writer, counts, *, actors, platforms, sources, unt
 
     tag_rows = []
     tag_id = _next_id(Tag, writer.alias)
-    tags = Tag.objects.using(writer.alias).filter(slug__startswith=GENERATED_PREFIX)
-    tag_ids = list(tags.values_list("pk", flat=True))  # a second run reuses the first's tags
+    # A second run reuses the first's tags, and never a curator's that happens to start gen-.
+    tags = Tag.objects.using(writer.alias).filter(
+        slug__startswith=GENERATED_PREFIX, name__endswith=SYNTHETIC_TAG_SUFFIX
+    )
+    tag_ids = list(tags.values_list("pk", flat=True))
     existing_tags = set(tags.values_list("slug", flat=True))
     for name in TAG_WORDS:
         slug = GENERATED_PREFIX + name.replace(" ", "-").replace("'", "")
@@ -320,7 +338,7 @@ def _references_generate(rng, writer, counts, *, actors, platforms, sources, unt
                 "created_at": now,
                 "updated_at": now,
                 "slug": slug,
-                "name": f"{name} (synthetic)",
+                "name": f"{name}{SYNTHETIC_TAG_SUFFIX}",
             }
         )
         tag_ids.append(tag_id)
@@ -344,7 +362,7 @@ def _references_generate(rng, writer, counts, *, actors, platforms, sources, unt
                 "updated_at": now,
                 "key": key,
                 "title": title,
-                "summary": "A synthetic source, generated for benchmarks.",
+                "summary": GENERATED_DESCRIPTION,
                 "url": f"https://news.example.org/{published:%Y/%m}/{key}",
                 "publisher": publisher[1],
                 "publisher_actor_id": publisher[0],
@@ -569,8 +587,10 @@ def _date_text(rng, until):
     if roll < 0.10:
         end = min(day + datetime.timedelta(days=rng.randint(1, 400)), until)
         return f"{day:%Y-%m}/{end:%Y-%m}" if rng.random() < 0.5 else f"{day}/{end}"
-    if 0.80 <= roll < 0.83:
-        return f"{day.year}-{21 + (day.month % 12) // 3}"  # a season
+    if 0.80 <= roll < 0.83 and not (day.month <= 2 and day.year == first.year):
+        # The season the day falls in: winter (24) runs from December into February.
+        year = day.year - 1 if day.month <= 2 else day.year
+        return f"{year}-{21 + ((day.month - 3) % 12) // 3}"
     if roll >= 0.97:
         return f"{str(day.year)[:3]}X"  # a decade
     text = day.isoformat() if roll < 0.55 else f"{day:%Y-%m}" if roll < 0.80 else str(day.year)
@@ -595,7 +615,10 @@ class _PublicIds:
     def __init__(self, using):
         self.using = using
         self.last = dict(PublicIdSequence.objects.using(using).values_list("prefix", "last_number"))
-        for public_id in Event.objects.using(using).values_list("public_id", flat=True).iterator():
+        # Live events, and deleted ones that history remembers: an id is never reused.
+        live = Event.objects.using(using).values_list("public_id", flat=True)
+        remembered = Event.history.using(using).values_list("public_id", flat=True).distinct()
+        for public_id in itertools.chain(live.iterator(), remembered.iterator()):
             prefix, _, number = public_id.rpartition("-")
             self.last[prefix] = max(self.last.get(prefix, 0), int(number))
         self.changed = set()

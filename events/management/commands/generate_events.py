@@ -10,8 +10,9 @@ class Command(BaseCommand):
         "Fill the database with realistic synthetic events for benchmarks and load tests: "
         "reproducible from --seed, written in bulk, marked so that --delete removes exactly "
         f"them (events whose internal notes start with {GENERATED_NOTE}; actors, platforms, "
-        "tags and sources whose slug or key starts with gen-). Never run it on real data "
-        "you publish: generated events are published like curated ones."
+        "tags and sources whose slug or key starts with gen- and that are marked synthetic). "
+        "Never run it on real data you publish: generated events are published like curated "
+        "ones."
     )
 
     def add_arguments(self, parser):
@@ -62,5 +63,7 @@ class Command(BaseCommand):
         """
         connection = connections[database]
         if connection.vendor == "postgresql":
+            # VACUUM cannot run in a transaction (a caller's atomic block, a test).
+            statement = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE")
+                cursor.execute(statement)
