@@ -20,8 +20,9 @@ from events.querysets import last_change_at
 KEPT_HEADERS = ("Content-Type", "Link", "Content-Language")
 
 
-def _seconds():
-    return getattr(settings, "PUBLIC_CACHE_SECONDS", 300)  # TODO settings
+def seconds():
+    """Return how long a cached response may be kept (PUBLIC_CACHE_SECONDS; 0 turns it off)."""
+    return settings.PUBLIC_CACHE_SECONDS
 
 
 def data_version(request):
@@ -46,7 +47,7 @@ def response_key(request, *args, **kwargs):
 
 def cached_body(request):
     """Return the cached response for this request and data version, or None."""
-    if not _seconds():
+    if not seconds():
         return None
     stored = cache.get(f"public:{response_key(request)}")
     if stored is None:
@@ -61,7 +62,7 @@ def cached_body(request):
 def keep_body(request, response):
     """Cache a rendered 200 response that sets no cookie; return the response."""
     if (
-        _seconds()
+        seconds()
         and response.status_code == 200
         and not response.streaming
         and not response.cookies
@@ -70,7 +71,7 @@ def keep_body(request, response):
         cache.set(
             f"public:{response_key(request)}",
             (response.content, response.status_code, headers),
-            _seconds(),
+            seconds(),
         )
     return response
 
