@@ -289,12 +289,13 @@ class EventFilterSet(django_filters.FilterSet):
         if data.get("verification"):
             queryset = queryset.filter(verification__in=data["verification"])
         # Many-to-many through a subquery, so an event on two matching platforms is listed once.
+        # The link table alone answers it, from its (platform, event) index.
         if data.get("platform"):
-            on_platforms = Event.objects.filter(platforms__slug__in=data["platform"])
-            queryset = queryset.filter(pk__in=on_platforms.values("pk"))
+            links = Event.platforms.through.objects.filter(platform__slug__in=data["platform"])
+            queryset = queryset.filter(pk__in=links.values("event_id"))
         if data.get("tag"):
-            tagged = Event.objects.filter(tags__slug__in=data["tag"])
-            queryset = queryset.filter(pk__in=tagged.values("pk"))
+            links = Event.tags.through.objects.filter(tag__slug__in=data["tag"])
+            queryset = queryset.filter(pk__in=links.values("event_id"))
         if data.get("q"):
             queryset = queryset.matching(data["q"])
         return queryset
