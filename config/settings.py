@@ -49,12 +49,45 @@ if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
+# Served over HTTPS (the default once DEBUG is off): secure cookies, a redirect from http and
+# HSTS, what `check --deploy` asks for. bin/serve sets HTTPS=false to serve plain
+# http://127.0.0.1 on this machine. Behind a TLS proxy, gunicorn turns its X-Forwarded-Proto
+# into https for the addresses in FORWARDED_ALLOW_IPS (127.0.0.1 by default).
+HTTPS = envbool("HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+# Asking browsers to hard-code HTTPS for the domain is the domain owner's decision: opt in.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+
+database_options = {"conn_max_age": envint("CONN_MAX_AGE", 60), "conn_health_checks": True}
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", **database_options
+    )
+}
+# Read replicas of default, as replica1, replica2, ...: config.routers sends them the public
+# reads of anonymous readers and nothing else. Tests use each as a mirror of default's test
+# database (no database of its own).
+DATABASES |= {
+    f"replica{number}": dj_database_url.parse(url, **database_options)
+    | {"TEST": {"MIRROR": "default"}}
+    for number, url in enumerate(envlist("DATABASE_REPLICA_URLS", []), start=1)
+}
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"] if DATABASE_REPLICAS else []
+# After a client writes, its reads go to the primary for this long (read-your-writes).
+REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 10)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver leaves static files to whitenoise too
     "django.contrib.staticfiles",
     "corsheaders",
     "django_countries",
@@ -70,6 +103,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *(["config.middleware.ReplicaMiddleware"] if DATABASE_REPLICAS else []),
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,14 +134,6 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=envint("CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
-
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -123,6 +150,40 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Whitenoise serves static files from the app server. With STATIC_MANIFEST (the default once
+# DEBUG is off; bin/serve sets it) they are the hashed, compressed copies collectstatic wrote to
+# STATIC_ROOT, cached for a year. Without it (development, and the test suite, which must not
+# need collectstatic) they are the apps' own files, found on each request.
+STATIC_MANIFEST = envbool("STATIC_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
+
+# One cache shared by every gunicorn worker when REDIS_URL is set (DRF's throttle counts live
+# there); otherwise each process keeps its own in memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "timeline"),
+        # A Redis that stops answering slows a request by seconds, not forever.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Public JSON and anonymous pages are cached under the data version (timeline.caching): a
+# change makes older entries unreachable at once, so this only bounds how long they linger.
+# 0 turns the cache off.
+PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", 300)
 
 # Curators' imports: CSV and XLSX, all or nothing, only for those with the import permission.
 IMPORT_EXPORT_USE_TRANSACTIONS = True
@@ -167,7 +228,7 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
-CORS_EXPOSE_HEADERS = ["Link", "ETag", "Last-Modified", "Content-Disposition", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["Link", "ETag", "Content-Disposition", "Retry-After", "X-Row-Count"]
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 import datetime
 
-from django.db import connections, models
+from django.db import connections, models, router
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -184,15 +184,17 @@ class TagQuerySet(PublicReferenceQuerySet):
     events_reverse_lookup = "tags"
 
 
-def last_change_at(using="default"):
-    """Return when anything the public can see last changed (for ETag and Last-Modified).
+def last_change_at(using=None):
+    """Return when anything the public can see last changed (the ETag and cache version).
 
     Edits to actors, platforms, sources, the taxonomy and tags change what events show, so
-    they count too. One query: an indexed MAX per table.
+    they count too. One query: an indexed MAX per table. It reads where the request's other
+    reads go (a replica, for anonymous readers), so a lagging replica's answers are named by
+    the replica's own version, never by the primary's newer one.
     """
     from .models import Actor, Event, EventCategory, EventType, Platform, Source, Tag
 
-    connection = connections[using]
+    connection = connections[using or router.db_for_read(Event)]
     latest_per_table = " UNION ALL ".join(
         f"SELECT MAX(updated_at) AS latest FROM {connection.ops.quote_name(model._meta.db_table)}"
         for model in (Event, Actor, Platform, Source, EventType, EventCategory, Tag)

@@ -692,7 +692,8 @@ def copy_stream(queryset, ordering="date"):
 
 
 def csv_rows(chunks):
-    text = b"".join(chunks).decode()
+    # COPY hands over bytes; the Python writer (an empty QuerySet, SQLite) hands over text.
+    text = "".join(chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in chunks)
     header, *rows = list(csv.reader(io.StringIO(text, newline="")))
     assert header == exports.COLUMN_NAMES
     return rows
