@@ -35,6 +35,12 @@ class ShownInEventsAdmin:
             changed = type(form.instance).objects.filter(pk=form.instance.pk)
             services.events_referencing_changed(events=changed.referencing_events())
 
+    def delete_model(self, request, obj):
+        services.references_delete(rows=type(obj).objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        services.references_delete(rows=queryset)
+
 
 class MergeForm(forms.Form):
     keep = forms.ModelChoiceField(

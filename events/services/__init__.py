@@ -19,6 +19,7 @@ from .events import (
     event_search_refresh,
     event_submit,
     events_referencing_changed,
+    references_delete,
 )
 from .merges import actor_merge, platform_merge
 from .seeds import SEED_CHANGE_REASON, seed_load, source_seed
@@ -43,6 +44,7 @@ __all__ = [
     "events_referencing_changed",
     "groups_ensure",
     "platform_merge",
+    "references_delete",
     "seed_load",
     "source_seed",
 ]

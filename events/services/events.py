@@ -88,6 +88,18 @@ def events_referencing_changed(*, events):
     event_search_refresh(event_ids=event_ids)
 
 
+@transaction.atomic
+def references_delete(*, rows):
+    """Delete actors, platforms, sources, types or tags, and carry it into the events showing them.
+
+    Deleting a tag takes its links to events with it but moves no updated_at, so without this
+    the events' cached output, ETags and the change feed would go on showing it.
+    """
+    event_ids = list(rows.referencing_events().values_list("pk", flat=True).distinct())
+    rows.delete()
+    events_referencing_changed(events=Event.objects.filter(pk__in=event_ids))
+
+
 def event_publication_problems(*, event, citation_count=None):
     """Return what stops an event from being published, in words a curator can act on."""
     if citation_count is None:

@@ -272,11 +272,6 @@ def test_renaming_an_actor_as_the_admin_does_reaches_events_and_the_actor(client
     assert client.get(actor_url).json()["name"] == "Xi Jinping"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Deleting a tag (or any referenced row) only removes rows, so MAX(updated_at) "
-    "never moves: the cached list keeps showing the deleted tag until the cache expires.",
-)
 def test_deleting_a_tag_in_the_admin_reaches_the_next_get(curator_client, rich_timeline):
     anonymous = reader()
     anonymous.get(EVENTS)
