@@ -544,8 +544,28 @@ class Event(TimestampedModel):
             models.Index(fields=["status", "date_earliest", "id"], name="event_status_date_idx"),
             # Events by country (filters and the admin's country filter).
             models.Index(fields=["country", "date_earliest"], name="event_country_date_idx"),
+            # Stats by country of published events, and the countries readers can pick: an
+            # index-only scan instead of reading the whole table.
+            models.Index(
+                fields=["status", "country", "is_global"], name="event_status_country_idx"
+            ),
             # "What changed since my last pull": researchers' sync.
             models.Index(fields=["updated_at", "id"], name="event_updated_idx"),
+            # Counting events that may overlap a year (the admin's year filter): both bounds
+            # in the index make it an index-only scan.
+            models.Index(fields=["date_earliest", "date_latest"], name="event_date_span_idx"),
+            # The admin's event list sorted by title.
+            models.Index(fields=["title"], name="event_title_idx"),
+            # The admin's event list sorted by verification, ties by date.
+            models.Index(fields=["verification", "date_earliest"], name="event_verification_idx"),
+            # The editors' review queue: events in review, oldest submission first.
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status=choices.EventStatus.IN_REVIEW),
+                name="event_review_queue_idx",
+            ),
+            # Events with no search text yet, which the admin's search reads column by column.
+            models.Index(fields=["id"], condition=Q(search_text=""), name="event_unsearched_idx"),
         ]
 
     def __str__(self):
@@ -610,8 +630,9 @@ class EventActor(models.Model):
             ),
         ]
         indexes = [
-            # "Events where this actor played this role" (the actor + role filter).
-            models.Index(fields=["actor", "role"], name="eventactor_actor_role_idx"),
+            # "Events where this actor played this role" (the actor + role filter): with the
+            # event in the index too, the filter never reads the table.
+            models.Index(fields=["actor", "role", "event"], name="eventactor_actor_role_idx"),
         ]
 
     def __str__(self):

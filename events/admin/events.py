@@ -13,13 +13,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
 from ..choices import EventStatus
 from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
 from ..resources import EventConfirmImportForm, EventImportForm, EventResource
+from .changelist import EventListAdmin, PresentCountryFilter
 from .importing import ImportingAdmin
 
 # Set only by the workflow services; an edit (or a restored old version) never changes them.
@@ -85,6 +85,10 @@ class EventActorInline(admin.TabularInline):
     autocomplete_fields = ("actor",)
     extra = 1
 
+    def get_queryset(self, request):
+        # Each row is headed by str(row), which names the actor: fetch them with the rows.
+        return super().get_queryset(request).select_related("actor")
+
 
 class CitationInlineFormSet(forms.BaseInlineFormSet):
     def clean(self):
@@ -114,6 +118,9 @@ class CitationInline(admin.TabularInline):
     }
     extra = 1
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("source")
+
 
 class EventRelationInline(admin.TabularInline):
     model = EventRelation
@@ -122,6 +129,9 @@ class EventRelationInline(admin.TabularInline):
     verbose_name = "related event"
     verbose_name_plural = "related events (this event … the other)"
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("from_event", "to_event")
 
 
 class EventCountInline(admin.TabularInline):
@@ -154,17 +164,17 @@ class EventAdminForm(forms.ModelForm):
 
 
 @admin.register(Event)
-class EventAdmin(ImportingAdmin, SimpleHistoryAdmin):
+class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
     form = EventAdminForm
     resource_classes = [EventResource]
     import_form_class = EventImportForm
     confirm_form_class = EventConfirmImportForm
     list_display = (
         "public_id",
-        "date_text",
+        "date",
         "title",
         "event_type",
-        "country",
+        "country_name",
         "status",
         "verification",
     )
@@ -173,7 +183,7 @@ class EventAdmin(ImportingAdmin, SimpleHistoryAdmin):
         "status",
         "event_type__category",
         "event_type",
-        ("country", CountryFilter),
+        ("country", PresentCountryFilter),
         "platforms",
         "verification",
         YearOverlapFilter,
@@ -257,6 +267,15 @@ class EventAdmin(ImportingAdmin, SimpleHistoryAdmin):
         if import_form is not None:
             initial["status"] = import_form.cleaned_data["status"]
         return initial
+
+    @admin.display(description="date", ordering="date_earliest")
+    def date(self, event):
+        return event.date_text
+
+    @admin.display(description="country", ordering="country")
+    def country_name(self, event):
+        # Not the field itself: the admin would rebuild the list of 250 countries per row.
+        return event.country.name or None
 
     @admin.display(description="read as")
     def date_bounds(self, event):
