@@ -81,7 +81,8 @@ def _stats_by(key_field, label_field, labels=None):
 def _stats_by_country(events):
     values = (
         events.values("country", "is_global")
-        .annotate(count=Count("pk"))
+        # count(*), not count(id): the (status, country, is_global) index then answers alone.
+        .annotate(count=Count("*"))
         .order_by("-count", "country")
     )
     return [
