@@ -53,6 +53,7 @@ else:
 """
 # Cleared for each probe, so the settings see only what a test sets.
 PROBED_VARIABLES = (
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DEBUG",
     "SECRET_KEY",
     "ALLOWED_HOSTS",

@@ -26,7 +26,7 @@ LAUNCH_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down after the browser tests, not at the very end
 def browser():
     if not os.path.exists(CHROMIUM):
         message = (
@@ -40,11 +40,16 @@ def browser():
 
     # Playwright's sync API keeps an event loop in this thread; the tests still use the ORM
     # between browser steps, which Django would otherwise refuse.
+    # Only while the browser runs: left set, it would leak into later tests (and the
+    # subprocesses they start, where `check --deploy` rightly calls it an error).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
