@@ -23,7 +23,8 @@ from tests.factories import (
 )
 
 PASSWORD = "correct horse battery"
-pytestmark = pytest.mark.django_db(transaction=True)
+# Every database: with read replicas configured, a reader's pages are read from them.
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def person(username, group):
