@@ -104,15 +104,7 @@ def run_postgresql(options, results, log):
     }
     log(f"  starting gunicorn on port {server.port} ({results['server']['settings']})")
     with server:
-        context = measure.Context(
-            options=options,
-            server=server,
-            database=database,
-            probe=probe,
-            tmp_dir=options.results_dir,
-            prefix="pg",
-            log=log,
-        )
+        context = _pg_context(options, server, database, probe, log)
         for section in PG_SECTIONS:
             if section in options.sections:
                 log(f"  {section}")
@@ -122,6 +114,18 @@ def run_postgresql(options, results, log):
     if "cached" in options.sections:
         run_cached(options, results, database, probe, log)
     database.close()
+
+
+def _pg_context(options, server, database, probe, log):
+    return measure.Context(
+        options=options,
+        server=server,
+        database=database,
+        probe=probe,
+        tmp_dir=options.results_dir,
+        prefix="pg",
+        log=log,
+    )
 
 
 def run_cached(options, results, database, probe, log):
@@ -134,15 +138,7 @@ def run_cached(options, results, database, probe, log):
     )
     log(f"  cached: gunicorn with the response cache on, port {server.port}")
     with server:
-        context = measure.Context(
-            options=options,
-            server=server,
-            database=database,
-            probe=probe,
-            tmp_dir=options.results_dir,
-            prefix="pg",
-            log=log,
-        )
+        context = _pg_context(options, server, database, probe, log)
         results["figures"] += measure.cached_figures(context)
 
 

@@ -751,7 +751,13 @@ class EventCount(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_qualifier_display()} {self.quantity} {self.get_unit_display().lower()}"
+        return self.describe(self.qualifier, self.quantity, self.unit)
+
+    @staticmethod
+    def describe(qualifier, quantity, unit):
+        """Return a count as a reader says it, 'More than 40 accounts', from its values."""
+        qualifier_label = choices.CountQualifier(qualifier).label
+        return f"{qualifier_label} {quantity} {choices.CountUnit(unit).label.lower()}"
 
 
 class EventInReview(Event):

@@ -11,8 +11,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.choices import (
-    CountQualifier,
-    CountUnit,
     EventStatus,
     RelationType,
     Role,
@@ -130,8 +128,6 @@ class RelationSerializer(serializers.Serializer):
 
 RELATED_ROWS = "related_rows"  # context key: RelatedRows of the events being serialised
 ROLE_LABELS = dict(Role.choices)
-QUALIFIER_LABELS = dict(CountQualifier.choices)
-UNIT_LABELS = dict(CountUnit.choices)
 RELATION_LABELS = dict(RelationType.choices)
 VERIFICATION_LABELS = dict(Verification.choices)
 
@@ -188,7 +184,7 @@ class RelatedRows:
         for event_id, qualifier, quantity, unit, note in counts.values_list(
             "event_id", "qualifier", "quantity", "unit", "note"
         ):
-            text = f"{QUALIFIER_LABELS[qualifier]} {quantity} {UNIT_LABELS[unit].lower()}"
+            text = EventCount.describe(qualifier, quantity, unit)
             item = {"qualifier": qualifier, "quantity": quantity, "unit": unit, "note": note}
             self._add(event_id, "counts", item | {"text": text})
 
