@@ -1,8 +1,12 @@
-"""Decide, per request, whether its reads may go to a read replica (see config/routers.py).
+"""Middleware that decides how a request may use the database.
 
-Installed only when DATABASE_REPLICA_URLS names replicas, early in MIDDLEWARE. Every request
-starts on the primary. Just before the view runs (process_view, when AuthenticationMiddleware
-has attached the user) a request gets a replica scope unless it must see the latest data:
+ReplicaMiddleware decides whether its reads may go to a read replica (see config/routers.py);
+QueryTimeLimitMiddleware bounds how long a public request's queries may run.
+
+ReplicaMiddleware is installed only when DATABASE_REPLICA_URLS names replicas, early in
+MIDDLEWARE. Every request starts on the primary. Just before the view runs (process_view,
+when AuthenticationMiddleware has attached the user) a request gets a replica scope unless it
+must see the latest data:
 
 - its method is not GET, HEAD or OPTIONS (it writes);
 - its view is the admin's, wherever it is mounted (curators read what they are about to
@@ -18,9 +22,11 @@ response leaves this middleware; a streamed body gets it back while each chunk i
 Written for WSGI (gunicorn's threads): the scope lives in a context variable of the thread.
 """
 
+import contextlib
 import time
 
 from django.conf import settings
+from django.db import connections
 from django.http import FileResponse
 
 from . import routers
@@ -109,3 +115,110 @@ def in_admin(request):
 def is_logged_in(request):
     user = getattr(request, "user", None)
     return user is not None and user.is_authenticated
+
+
+class QueryTimeLimitMiddleware:
+    """Stop a public request's database work after PUBLIC_QUERY_SECONDS (0: no limit).
+
+    Public means what ReplicaMiddleware sends to a replica: not the admin, not a logged-in
+    user. A streamed export is exempt once its response has started: it may run for minutes.
+
+    On PostgreSQL each statement gets statement_timeout; it is set on a connection only when
+    it changes, so a connection serving public requests pays for it once. On SQLite a
+    progress handler stops the request's statements once the request is past its deadline.
+    Either way the database raises, and timeline.errors answers 503 with what to do instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = StatementLimit(settings.PUBLIC_QUERY_SECONDS)
+        request.statement_limit = limit
+        with contextlib.ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(limit))
+            try:
+                response = self.get_response(request)
+            finally:
+                limit.active = False
+                limit.release_sqlite()
+        if limit.used_postgresql and response.streaming:
+            response.streaming_content = limit.lifted(response.streaming_content)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        limit = request.statement_limit
+        limit.active = limit.seconds > 0 and not (in_admin(request) or is_logged_in(request))
+        return None
+
+
+class StatementLimit:
+    """An execute wrapper that applies the time limit to the queries of one request."""
+
+    # The statement_timeout last set on a connection, with the id of the DB-API connection
+    # it was set on: a reconnect starts again from the server's default.
+    STATE = "_timeline_statement_timeout"
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.active = False
+        self.used_postgresql = False
+        self.sqlite_connections = []
+
+    def __call__(self, execute, sql, params, many, context):
+        connection = context["connection"]
+        if connection.vendor == "postgresql":
+            self.used_postgresql = True
+            set_statement_timeout(connection, int(self.seconds * 1000) if self.active else 0)
+        elif connection.vendor == "sqlite" and self.active:
+            raw = connection.connection
+            if raw not in self.sqlite_connections:
+                raw.set_progress_handler(self.past_deadline, 10_000)
+                self.sqlite_connections.append(raw)
+        return execute(sql, params, many, context)
+
+    def past_deadline(self):
+        return time.monotonic() > self.deadline
+
+    def release_sqlite(self):
+        for raw in self.sqlite_connections:
+            raw.set_progress_handler(None, 0)
+        self.sqlite_connections.clear()
+
+    def lifted(self, chunks):
+        """Yield a streamed body's chunks with no statement_timeout on this thread's
+        connections (the body is written after the view returned, in the same thread)."""
+        lifted = [
+            connections[alias]
+            for alias in connections
+            if connections[alias].vendor == "postgresql"
+            and connections[alias].connection is not None
+        ]
+        for connection in lifted:
+            set_statement_timeout(connection, 0)
+        try:
+            yield from chunks
+        finally:
+            # A COPY export sets it inside its own transaction, which ends with the body:
+            # what the server holds now is not known, so the next request sets it again.
+            for connection in lifted:
+                connection.__dict__.pop(StatementLimit.STATE, None)
+
+
+def set_statement_timeout(connection, milliseconds):
+    raw = connection.connection
+    if raw is None:
+        connection.ensure_connection()
+        raw = connection.connection
+    if getattr(connection, StatementLimit.STATE, None) == (id(raw), milliseconds):
+        return
+    # On the DB-API cursor: a Django cursor would run this wrapper again.
+    with raw.cursor() as cursor:
+        cursor.execute("SET statement_timeout = %s", [milliseconds])
+    if connection.in_atomic_block:
+        # A rollback would undo the SET: don't remember it.
+        connection.__dict__.pop(StatementLimit.STATE, None)
+    else:
+        setattr(connection, StatementLimit.STATE, (id(raw), milliseconds))

@@ -10,3 +10,8 @@ urlpatterns = [
     path("api/v1/", include("timeline.api_urls")),
     path("", include("timeline.urls")),
 ]
+
+handler400 = "timeline.errors.bad_request"
+handler403 = "timeline.errors.permission_denied"
+handler404 = "timeline.errors.page_not_found"
+handler500 = "timeline.errors.server_error"

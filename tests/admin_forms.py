@@ -40,3 +40,15 @@ def add_inline_rows(data, prefix, *rows):
         data.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
     data[f"{prefix}-TOTAL_FORMS"] = str(start + len(rows))
     return data
+
+
+def sign_in(client, username, password):
+    """Sign in through the admin's login form, as a curator does; return whether it worked.
+
+    Client.login() would call authenticate() without the request, which the sign-in
+    throttle (django-axes) needs to know who is trying.
+    """
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}
+    )
+    return response.status_code == 302 and response.url == "/admin/"

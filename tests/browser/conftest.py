@@ -54,20 +54,31 @@ def browser():
 
 @pytest.fixture
 def new_page(browser):
-    """Open pages in fresh browser contexts (separate cookies, like separate people)."""
+    """Open pages in fresh browser contexts (separate cookies, like separate people).
+
+    Every page runs under the site's Content-Security-Policy: anything the browser refused
+    to load or run because of it fails the test that opened the page.
+    """
     contexts = []
+    refused = []
+
+    def note_refusal(message):
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def open_page(width=1280, height=900):
         context = browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True
         )
         context.set_default_timeout(15_000)
+        context.on("console", note_refusal)
         contexts.append(context)
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not refused, "The Content-Security-Policy blocked:\n" + "\n".join(refused)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from events.choices import CountQualifier, CountUnit, EventStatus, RelationType, Role
 from events.dates import parse_date
 from events.models import Actor, Citation, Event, EventRelation, EventType, Source
+from tests.admin_forms import sign_in
 
 SEEDS_DIR = settings.BASE_DIR / "seeds"
 FIXTURES_DIR = settings.BASE_DIR / "fixtures"
@@ -233,14 +234,14 @@ def test_demo_users_are_created_once_and_can_log_in(db, client):
 
     assert set(passwords) == {"demo-curator", "demo-editor"}
     assert again.getvalue().count("already exists") == 2
-    assert client.login(username="demo-editor", password=passwords["demo-editor"])
-    assert client.login(username="demo-curator", password=password)
+    assert sign_in(client, "demo-editor", passwords["demo-editor"])
+    assert sign_in(client, "demo-curator", password)
     assert client.get("/admin/events/event/add/").status_code == 200
     assert client.get("/admin/events/event/").status_code == 200
 
 
 def test_demo_curator_cannot_delete_events(db, client):
-    client.login(username="demo-curator", password=demo_passwords()["demo-curator"])
+    assert sign_in(client, "demo-curator", demo_passwords()["demo-curator"])
     load_seed()
     event = Event.objects.get(public_id="CN-2014-0004")
 

@@ -1,0 +1,102 @@
+"""What a reader sees when something goes wrong: JSON under /api/, a page elsewhere.
+
+Django calls these for errors no view answered itself (an unknown URL, a bad Host header, a
+failed CSRF check, an exception). Two failures are not bugs and are told apart from a 500:
+
+- the database cannot be reached (it is restarting, say): 503 with Retry-After, and the next
+  request reconnects on its own (CONN_HEALTH_CHECKS);
+- a public request ran past PUBLIC_QUERY_SECONDS (config.middleware.QueryTimeLimitMiddleware):
+  503 asking for narrower filters.
+
+Nothing about the failure itself (no traceback, no SQL) is ever shown; it goes to the log.
+"""
+
+import sys
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import JsonResponse
+from django.shortcuts import render
+
+RETRY_AFTER_SECONDS = 10
+
+MESSAGES = {
+    400: "Bad request.",
+    403: "Forbidden.",
+    404: "Not found.",
+    500: "Something went wrong on our side. It has been logged; please try again later.",
+}
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable for a moment (it may be restarting). Nothing was changed; "
+    f"please try again in {RETRY_AFTER_SECONDS} seconds."
+)
+
+
+def query_too_slow_message():
+    return (
+        f"This request took longer than {settings.PUBLIC_QUERY_SECONDS:g} seconds and was "
+        "stopped. Narrow the filters, or use a streamed export (format=csv or ndjson) for "
+        "large results."
+    )
+
+
+def is_query_cancelled(error):
+    """Return whether error is a statement stopped by the time limit, on either database."""
+    cause = getattr(error, "__cause__", None)
+    if getattr(cause, "pgcode", None) == "57014":  # query_canceled
+        return True
+    return isinstance(error, OperationalError) and str(error) == "interrupted"  # SQLite
+
+
+def is_database_unavailable(error):
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError) or is_query_cancelled(error):
+        return False
+    code = getattr(getattr(error, "__cause__", None), "pgcode", None)
+    # psycopg2 leaves pgcode empty when the server is gone. A server shutting down or starting
+    # up says so (57P01-57P03), as does a broken connection (class 08). Other errors with a
+    # code (a deadlock, a serialization failure) remain 500s.
+    return code is None or code.startswith("08") or code in {"57P01", "57P02", "57P03"}
+
+
+def wants_json(request):
+    return request.path.startswith("/api/")
+
+
+def error_response(request, status, message, **headers):
+    if wants_json(request):
+        response = JsonResponse({"detail": message}, status=status)
+    else:
+        response = render(
+            request,
+            "timeline/error.html",
+            {"status": status, "message": message},
+            status=status,
+        )
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def bad_request(request, exception):
+    return error_response(request, 400, MESSAGES[400])
+
+
+def permission_denied(request, exception):
+    return error_response(request, 403, MESSAGES[403])
+
+
+def page_not_found(request, exception):
+    return error_response(request, 404, MESSAGES[404])
+
+
+def server_error(request):
+    error = sys.exc_info()[1]
+    if isinstance(error, DatabaseError) and is_query_cancelled(error):
+        return error_response(request, 503, query_too_slow_message())
+    if isinstance(error, DatabaseError) and is_database_unavailable(error):
+        return error_response(
+            request, 503, DATABASE_UNAVAILABLE, Retry_After=str(RETRY_AFTER_SECONDS)
+        )
+    return error_response(request, 500, MESSAGES[500])
