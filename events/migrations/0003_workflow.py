@@ -13,6 +13,11 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # Every operation here has its reverse, but on a database with events unapplying this
+    # migration loses data: it drops the transition log and the retraction, submission and
+    # version columns, and applying it again then fails event_retracted_has_reason on each
+    # retracted event. Data round-trips down to this migration, not below it
+    # (tests/events/test_migrations.py).
     operations = [
         migrations.CreateModel(
             name='EventTransition',
