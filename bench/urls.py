@@ -3,6 +3,12 @@
 from django.http import JsonResponse
 from django.urls import path
 
+from config.urls import (  # noqa: F401  (the site's error pages: JSON under /api/, 503s)
+    handler400,
+    handler403,
+    handler404,
+    handler500,
+)
 from config.urls import urlpatterns as site_urlpatterns
 from events.models import Event
 
