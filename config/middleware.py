@@ -29,6 +29,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import FileResponse
 
+from timeline import errors
+
 from . import routers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -152,6 +154,15 @@ class QueryTimeLimitMiddleware:
         limit.active = limit.seconds > 0 and not (in_admin(request) or is_logged_in(request))
         return None
 
+    def process_exception(self, request, exception):
+        """Answer a stopped query or a database outage from a view with its 503.
+
+        Answered here, it is logged as one line (Django logs the 503); left to handler500,
+        which still catches what fails outside a view, each request would log a traceback:
+        thousands a minute while the database restarts.
+        """
+        return errors.database_error_response(request, exception)
+
 
 class StatementLimit:
     """An execute wrapper that applies the time limit to the queries of one request."""
@@ -214,8 +225,9 @@ def set_statement_timeout(connection, milliseconds):
         raw = connection.connection
     if getattr(connection, StatementLimit.STATE, None) == (id(raw), milliseconds):
         return
-    # On the DB-API cursor: a Django cursor would run this wrapper again.
-    with raw.cursor() as cursor:
+    # On the DB-API cursor (a Django cursor would run this wrapper again), its errors turned
+    # into Django's as a Django cursor would: a server gone meanwhile is an outage (503).
+    with connection.wrap_database_errors, raw.cursor() as cursor:
         cursor.execute("SET statement_timeout = %s", [milliseconds])
     if connection.in_atomic_block:
         # A rollback would undo the SET: don't remember it.

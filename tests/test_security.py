@@ -258,6 +258,18 @@ def test_the_api_answers_503_in_json_while_the_database_is_down(db, reader, data
     assert "Traceback" not in response.content.decode()
 
 
+def test_an_outage_is_logged_as_one_line_per_request_not_a_traceback(
+    db, reader, database_down, caplog
+):
+    caplog.set_level(logging.WARNING, logger="django.request")
+
+    reader.get(EVENTS)
+
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == f"Service Unavailable: {EVENTS}"
+    assert record.exc_info is None
+
+
 def test_pages_answer_503_in_html_while_the_database_is_down(db, reader, database_down):
     response = reader.get("/")
 

@@ -91,12 +91,19 @@ def page_not_found(request, exception):
     return error_response(request, 404, MESSAGES[404])
 
 
-def server_error(request):
-    error = sys.exc_info()[1]
-    if isinstance(error, DatabaseError) and is_query_cancelled(error):
+def database_error_response(request, error):
+    """Return the 503 for a stopped query or a database outage, or None for other errors."""
+    if not isinstance(error, DatabaseError):
+        return None
+    if is_query_cancelled(error):
         return error_response(request, 503, query_too_slow_message())
-    if isinstance(error, DatabaseError) and is_database_unavailable(error):
+    if is_database_unavailable(error):
         return error_response(
             request, 503, DATABASE_UNAVAILABLE, Retry_After=str(RETRY_AFTER_SECONDS)
         )
-    return error_response(request, 500, MESSAGES[500])
+    return None
+
+
+def server_error(request):
+    response = database_error_response(request, sys.exc_info()[1])
+    return response or error_response(request, 500, MESSAGES[500])
