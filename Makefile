@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test serve bench install install-dev lint format migrate seed clean
+.PHONY: run test serve bench soak fuzz install install-dev lint format migrate seed clean
 
 run: install migrate seed
 	$(BIN)/python manage.py create_demo_users
@@ -21,6 +21,14 @@ serve: install migrate
 # The benchmark suite against a million generated events on PostgreSQL (minutes, not seconds).
 bench: install-dev
 	bin/bench
+
+# Readers and curators under load while PostgreSQL restarts (a private cluster; a few minutes).
+soak: install-dev
+	bin/soak
+
+# Schemathesis against the served API, from its OpenAPI schema (CI runs it too).
+fuzz: install-dev
+	bin/fuzz
 
 install: $(VENV)/.installed
 
