@@ -6,6 +6,7 @@ COPY (joins, formatting and formula neutralising in SQL); elsewhere a Python wri
 the same cells. tests/timeline compares the two.
 """
 
+import contextlib
 import csv
 import datetime
 import decimal
@@ -19,6 +20,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Prefetch
 from django.utils import timezone
+from psycopg2 import DatabaseError
 from rest_framework.utils.encoders import JSONEncoder
 
 from events.dates import parse_date
@@ -411,7 +413,7 @@ class _CopyStream:
                         writer.flush()
                 finally:
                     if own_transaction:
-                        cursor.execute("ROLLBACK")  # read only: nothing to keep
+                        _end_read_only(cursor)
             self.chunks.put(self._DONE)
         except BaseException as error:  # handed to the request thread, which raises it
             if not self.counted.is_set():
@@ -424,6 +426,16 @@ class _CopyStream:
         cursor.execute(*self.counting)
         self.count = cursor.fetchone()[0]
         self.counted.set()
+
+
+def _end_read_only(cursor):
+    """Roll back the COPY's read-only transaction: nothing to keep.
+
+    If the server went away meanwhile the ROLLBACK fails too; that failure would hide the
+    one that matters (the COPY's), and the next request reconnects anyway.
+    """
+    with contextlib.suppress(DatabaseError):
+        cursor.execute("ROLLBACK")
 
 
 class _QueueWriter(io.RawIOBase):
