@@ -50,7 +50,8 @@ QUALIFIER_PADDING = {
 PRECISION_ORDER = list(QUALIFIER_PADDING)
 
 RECORDED_FORMS = (Date, UncertainOrApproximate, Unspecified, Season)
-_NUMERIC_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?[~?%]?$")
+# ASCII digits only (\d would take any script's) and no trailing newline ($ would).
+_NUMERIC_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2}))?(?:-([0-9]{2}))?[~?%]?\Z")
 
 
 class InvalidDate(ValueError):

@@ -39,7 +39,7 @@ from .models import (
 )
 
 IMPORT_COMMENT = "Imported"
-PUBLIC_ID = re.compile(r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}$")
+PUBLIC_ID = re.compile(r"[A-Z]{2}-[0-9]{4}-[0-9]{4,}\Z")  # as Event's event_public_id_format
 STATUS_CHOICES = [
     (EventStatus.DRAFT, "Draft (curators finish them)"),
     (EventStatus.IN_REVIEW, "In review (an editor checks them)"),

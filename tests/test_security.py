@@ -351,7 +351,7 @@ def test_a_public_request_past_the_time_limit_is_stopped_with_a_503(
 
 
 # Committed for real: on PostgreSQL a cancelled statement aborts the transaction around it.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases="__all__")  # with a replica, it reads there
 def test_the_time_limit_leaves_the_next_request_and_curators_alone(
     reader, curator_client, settings, slow_stats
 ):

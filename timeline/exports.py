@@ -259,10 +259,11 @@ def _related_cells(ids):
     roles = EventActor.objects.filter(event_id__in=ids).order_by("id")
     for event_id, name, role in roles.values_list("event_id", "actor__name", "role"):
         add(event_id, "actors", actor_text(name, role))
-    through = Event.platforms.through.objects.filter(event_id__in=ids).order_by("id")
+    # Platforms and tags in the JSON's order (by id), whenever they were linked.
+    through = Event.platforms.through.objects.filter(event_id__in=ids).order_by("platform_id")
     for event_id, name in through.values_list("event_id", "platform__name"):
         add(event_id, "platforms", name)
-    tagged = Event.tags.through.objects.filter(event_id__in=ids).order_by("id")
+    tagged = Event.tags.through.objects.filter(event_id__in=ids).order_by("tag_id")
     for event_id, name in tagged.values_list("event_id", "tag__name"):
         add(event_id, "tags", name)
     counts = EventCount.objects.filter(event_id__in=ids).order_by("id")
@@ -509,11 +510,11 @@ def _copy_aggregates():
   FROM events_eventactor ea JOIN events_actor ac ON ac.id = ea.actor_id
   WHERE ea.event_id IN (SELECT pk FROM selected) GROUP BY ea.event_id),
 platform_cells AS (
-  SELECT ep.event_id, string_agg(pl.name, '; ' ORDER BY ep.id) AS v
+  SELECT ep.event_id, string_agg(pl.name, '; ' ORDER BY ep.platform_id) AS v
   FROM events_event_platforms ep JOIN events_platform pl ON pl.id = ep.platform_id
   WHERE ep.event_id IN (SELECT pk FROM selected) GROUP BY ep.event_id),
 tag_cells AS (
-  SELECT et.event_id, string_agg(tg.name, '; ' ORDER BY et.id) AS v
+  SELECT et.event_id, string_agg(tg.name, '; ' ORDER BY et.tag_id) AS v
   FROM events_event_tags et JOIN events_tag tg ON tg.id = et.tag_id
   WHERE et.event_id IN (SELECT pk FROM selected) GROUP BY et.event_id),
 count_cells AS (

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.forms.utils import flatatt
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -18,6 +19,7 @@ from django_countries import countries
 from events.choices import DatePrecision, EventStatus
 from events.dates import parse_date
 from events.models import Actor, Event, EventCategory, EventType, Platform
+from events.resources import PUBLIC_ID
 
 from . import caching, stats
 from .caching import cache_public_page
@@ -216,6 +218,8 @@ def _bars(periods, counts, unit):
 
 @cache_public_page
 def event_page(request, public_id):
+    if not PUBLIC_ID.match(public_id):  # never a public id: no need to ask the database
+        raise Http404("No event has this id.")
     queryset = Event.objects.filter(
         status__in=[EventStatus.PUBLISHED, EventStatus.RETRACTED]
     ).for_api()
