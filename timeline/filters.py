@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_countries import countries
-from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.drainage import set_override
@@ -22,9 +21,16 @@ from events.dates import InvalidDate, parse_date
 from events.models import Actor, Event, EventCategory, EventType, Platform, Tag
 from events.search import MAX_QUERY_WORDS, query_words
 
-PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,120}$")
-COUNTRY = re.compile(r"^([A-Za-z]{2}|global)$")
+# Every pattern is matched whole (fullmatch) and written so that it means the same to Python
+# and to the ECMA regular expressions of OpenAPI: [0-9], not \d (which takes any script's
+# digits in Python), and no $ (which lets a final line feed through in Python).
+PARTIAL_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,120}")
+COUNTRY = re.compile(r"[A-Za-z]{2}|global")
+SPACES = " \t"  # around comma-separated values: platform=wechat, weibo
 MAX_VALUES = 50
 MAX_QUERY_LENGTH = 200
 GLOBAL = "global"
@@ -51,11 +57,14 @@ REFERENCES = {
 class PartialDateField(forms.CharField):
     """A year, a month or a day (2014, 2014-05, 2014-05-27), read as the days it covers."""
 
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)  # "2014\n" is not a date, as the schema says
+
     def clean(self, value):
         value = super().clean(value)
         if not value:
             return None
-        if not PARTIAL_DATE.match(value):
+        if not PARTIAL_DATE.fullmatch(value):
             raise ValidationError(f"'{value[:40]}' is not a date. Use 2014, 2014-05 or 2014-05-27.")
         try:
             return parse_date(value)
@@ -64,28 +73,34 @@ class PartialDateField(forms.CharField):
 
 
 class MomentField(forms.CharField):
-    """An ISO 8601 date and time with its time zone."""
+    """An RFC 3339 date and time with its time zone (ISO 8601's usual form), as the schema says."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
 
     def clean(self, value):
         value = super().clean(value)
         if not value:
             return None
         moment = None
-        # An unescaped '+' in a query string arrives as a space: 09:00:00+08:00.
+        # An unescaped '+' in a query string arrives as a space: 09:00:00+08:00. RFC 3339
+        # allows a lower-case t and z. Python reads more forms than that (20140527T09, no
+        # seconds, ...): refused, so that what is accepted is what the schema documents.
+        text = value.replace(" ", "+").upper()
         with contextlib.suppress(ValueError):
-            moment = parse_datetime(value.replace(" ", "+"))
+            moment = parse_datetime(text) if MOMENT.fullmatch(text) else None
         if moment is not None and timezone.is_aware(moment):
             # 0001-01-01T00:00+08:00 has no UTC equivalent: refused below.
             with contextlib.suppress(OverflowError):
                 return moment.astimezone(datetime.UTC)
         raise ValidationError(
-            f"'{value[:40]}' is not a moment with a time zone. Use ISO 8601 such as "
-            "2026-11-28T09:00:00Z."
+            f"'{value[:40]}' is not a moment. Use ISO 8601 with seconds and a time zone, such "
+            "as 2026-11-28T09:00:00Z or 2026-11-28T17:00:00+08:00."
         )
 
 
 class StrictBooleanField(forms.Field):
-    """true or false (also 1/0, yes/no); anything else is refused, not ignored."""
+    """true or false (also 1/0, yes/no, in any letter case); anything else is refused."""
 
     VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -105,11 +120,11 @@ class MultipleValueField(forms.Field):
     accepted = "slugs such as wechat"
 
     def clean(self, value):
-        pieces = (piece for item in (value or []) for piece in item.split(","))
-        values = [piece.strip() for piece in pieces if piece.strip()]
+        pieces = (piece.strip(SPACES) for item in (value or []) for piece in item.split(","))
+        values = [piece for piece in pieces if piece]
         if len(values) > MAX_VALUES:
             raise ValidationError(f"At most {MAX_VALUES} values are accepted.")
-        bad = [item[:40] for item in values if not self.value_pattern.match(item)]
+        bad = [item[:40] for item in values if not self.value_pattern.fullmatch(item)]
         if bad:
             raise ValidationError(f"{', '.join(map(repr, bad[:5]))}: expected {self.accepted}.")
         return list(dict.fromkeys(values))
@@ -131,7 +146,7 @@ def choices_field(choices):
     valid = [code for code, _label in choices]
 
     class ChoicesField(MultipleValueField):
-        value_pattern = re.compile(f"^({'|'.join(map(re.escape, valid))})$")
+        value_pattern = re.compile("|".join(map(re.escape, valid)))
         accepted = " or ".join(valid)
 
     return ChoicesField
@@ -342,9 +357,21 @@ class StrictFilterBackend(DjangoFilterBackend):
         if filterset is None:
             return queryset
         if not filterset.is_valid():
-            raise utils.translate_validation(filterset.errors)
+            raise filter_errors(filterset)
         view.filterset = filterset  # the view reads the ordering it asked for
         return filterset.qs
+
+
+def filter_errors(filterset):
+    """Return the filters' errors as DRF's ValidationError, each message as the form wrote it.
+
+    django-filter's translate_validation applies `message % params` even when a message has no
+    params, so a message quoting a value such as 'x%s' failed with a TypeError: a 500.
+    """
+    errors = filterset.errors.items()
+    return exceptions.ValidationError(
+        {name: [str(message) for message in messages] for name, messages in errors}
+    )
 
 
 EXAMPLES = {
@@ -355,10 +382,10 @@ EXAMPLES = {
     "country": ["CN"],
     "actor": ["tencent"],
     "role": ["operated_platform"],
-    "platform": ["wechat", "weibo"],
+    "platform": ["wechat"],
     "tag": ["instant-messaging"],
     "verification": ["corroborated"],
-    "ongoing": True,
+    "ongoing": "true",
     "updated_since": "2026-11-28T09:00:00Z",
     "q": "wechat accounts",
 }
@@ -368,19 +395,30 @@ def _parameter_schema(name, filter_):
     """Describe one filter for OpenAPI: type, accepted values, help text and an example."""
     field_class = filter_.field_class
     if issubclass(field_class, MultipleValueField):
-        items = {"type": "string", "pattern": field_class.value_pattern.pattern}
+        items = {"type": "string", "pattern": _values_pattern(field_class.value_pattern)}
         schema = {"type": "array", "items": items, "maxItems": MAX_VALUES}
     elif field_class is PartialDateField:
-        schema = {"type": "string", "pattern": PARTIAL_DATE.pattern}
+        schema = {"type": "string", "pattern": f"^(?:{PARTIAL_DATE.pattern})$"}
     elif field_class is MomentField:
         schema = {"type": "string", "format": "date-time"}
     elif field_class is StrictBooleanField:
-        schema = {"type": "boolean"}
+        words = "|".join(map(_in_any_case, StrictBooleanField.VALUES))
+        schema = {"type": "string", "pattern": f"^(?:{words})$"}
     elif name == "q":
         schema = {"type": "string", "maxLength": MAX_QUERY_LENGTH}
     else:
         return None  # choice filters: drf-spectacular lists their values itself
     return {**schema, "description": filter_.extra.get("help_text", ""), "example": EXAMPLES[name]}
+
+
+def _values_pattern(value):
+    """Return the pattern of one occurrence of a multi-valued filter: values, comma-separated."""
+    one = f"(?:{value.pattern})[ \\t]*"
+    return f"^[ \\t]*(?:{one})?(?:,[ \\t]*(?:{one})?)*$"
+
+
+def _in_any_case(word):
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
 for _name, _filter in EventFilterSet.base_filters.items():

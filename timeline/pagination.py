@@ -21,6 +21,11 @@ from rest_framework.utils.urls import replace_query_param
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+# Cursors we give out are 60 to 200 characters; a longer one is not ours.
+MAX_CURSOR_LENGTH = 400
+CURSOR = re.compile(r"[A-Za-z0-9_-]*")  # URL-safe base64 without its padding
+MAX_KEY_TEXT = 300  # longer than any slug or source key
+BIGINT = range(-(2**63), 2**63)  # what an id (and the database) can hold
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,15 @@ class KeysetPagination(BasePagination):
         raw = request.query_params.get(self.cursor_query_param)
         if not raw:
             return None
+        if len(raw) > MAX_CURSOR_LENGTH or not CURSOR.fullmatch(raw):
+            raise exceptions.ValidationError(
+                {
+                    "cursor": [
+                        f"Not a cursor this API gave out (those are at most {MAX_CURSOR_LENGTH} "
+                        "letters, digits, - and _); use the next or previous link."
+                    ]
+                }
+            )
         try:
             token = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
             if token["o"] != self.ordering:
@@ -128,22 +142,31 @@ class KeysetPagination(BasePagination):
             return {
                 "direction": {"next": "next", "prev": "prev"}[token["d"]],
                 "value": self._parse_value(token["v"]),
-                "pk": int(token["k"]),
+                "pk": _whole_number(token["k"]),
             }
-        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
             raise exceptions.ValidationError(
                 {"cursor": ["Not a cursor this API gave out; use the next or previous link."]}
             ) from None
 
     def _parse_value(self, value):
+        """Return the sort key a cursor holds, or raise ValueError or TypeError.
+
+        A forged value must not reach the database as something it refuses (a naive moment, one
+        before the year 1 in UTC, an integer past 64 bits, text with NUL, which PostgreSQL
+        cannot hold): a 400, not a 500.
+        """
         if self.sort.field == "updated_at":
-            return datetime.datetime.fromisoformat(value)
+            moment = datetime.datetime.fromisoformat(value)
+            if moment.utcoffset() is None:
+                raise ValueError("a moment without a time zone")
+            return moment.astimezone(datetime.UTC)  # OverflowError before the year 1
         if self.sort.field == "date_earliest":
             return datetime.date.fromisoformat(value)
         if self.sort.field == "id":
-            return int(value)
-        if not isinstance(value, str):
-            raise TypeError("a slug or key is text")
+            return _whole_number(value)
+        if not isinstance(value, str) or "\x00" in value or len(value) > MAX_KEY_TEXT:
+            raise TypeError("a slug or key is short text")
         return value
 
     def _page_size(self, request):
@@ -195,8 +218,13 @@ class KeysetPagination(BasePagination):
                 "name": self.cursor_query_param,
                 "in": "query",
                 "required": False,
-                "description": "Opaque position from a next or previous link.",
-                "schema": {"type": "string", "maxLength": 400},
+                "description": "Opaque position from a next or previous link, at most "
+                f"{MAX_CURSOR_LENGTH} characters; any other value is answered 400.",
+                "schema": {
+                    "type": "string",
+                    "maxLength": MAX_CURSOR_LENGTH,
+                    "pattern": f"^{CURSOR.pattern}$",
+                },
             },
             {
                 "name": self.page_size_query_param,
@@ -218,3 +246,10 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "string", "enum": ["true", "false"]},
             },
         ]
+
+
+def _whole_number(value):
+    """Return an id from a cursor: a JSON integer a 64-bit column can hold (not 1e400, not true)."""
+    if type(value) is not int or value not in BIGINT:
+        raise ValueError("not an id")
+    return value

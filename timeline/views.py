@@ -10,6 +10,7 @@ from django.views.decorators.http import condition
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, renderers, viewsets
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
@@ -19,6 +20,7 @@ from events.models import Actor, Event, EventType, Platform, Source, Tag
 from . import caching, exports, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
 from .pagination import KeysetPagination
+from .schema import PublicAutoSchema
 from .serializers import (
     ActorSerializer,
     ChangeSerializer,
@@ -37,6 +39,9 @@ STREAMED_FORMATS = {
     "ndjson": ("application/x-ndjson; charset=utf-8", "ndjson"),
     "timelinejs": ("application/json; charset=utf-8", "json"),
 }
+# TimelineJS is sent as plain JSON (what TimelineJS and browsers expect from format=), unless
+# the client's Accept asked for this media type by name.
+TIMELINEJS_MEDIA_TYPE = "application/vnd.timelinejs+json"
 
 
 class JSONRenderer(renderers.JSONRenderer):
@@ -77,6 +82,29 @@ class TimelineJSRenderer(StreamedFormatRenderer):
     format = "timelinejs"
 
 
+class FormatNegotiation(DefaultContentNegotiation):
+    """DRF's content negotiation, with messages that say which formats there are.
+
+    DRF answers an unknown format= with a bare 404, as if the URL did not exist: here it is a
+    400 naming the formats, and an Accept header no format satisfies is a 406 listing them.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        formats = [renderer.format for renderer in renderers]
+        if wanted and wanted not in formats:
+            raise exceptions.ValidationError(
+                {"format": [f"'{wanted[:40]}' is not accepted; use {' or '.join(formats)}."]}
+            )
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            types = ", ".join(renderer.media_type for renderer in renderers)
+            raise exceptions.NotAcceptable(
+                f"No format here matches the Accept header; this endpoint writes {types}."
+            ) from None
+
+
 def api_exception_handler(error, context):
     """Answer every error as JSON with a message a researcher can act on."""
     response = exception_handler(error, context)
@@ -106,7 +134,9 @@ class PublicReadMixin:
     """What every public endpoint shares: conditional GET, Vary, and JSON errors."""
 
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = FormatNegotiation
     filter_backends = [StrictFilterBackend]
+    schema = PublicAutoSchema()
     query_parameters = ("format", *KeysetPagination.query_parameters)
 
     @conditional
@@ -143,6 +173,7 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = EventFilterSet
     lookup_field = "public_id"
     lookup_value_regex = r"[A-Z]{2}-[0-9]{4}-[0-9]{4,}"
+    lookup_example = "CN-2014-0001"  # in the seed timeline (schema examples, bin/fuzz)
     renderer_classes = [JSONRenderer, CSVRenderer, NDJSONRenderer, TimelineJSRenderer]
 
     def get_queryset(self):
@@ -173,6 +204,8 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
         fmt = self.request.accepted_renderer.format
         ordering = self.get_ordering()
         content_type, extension = STREAMED_FORMATS[fmt]
+        if fmt == "timelinejs" and TIMELINEJS_MEDIA_TYPE in self.request.headers.get("Accept", ""):
+            content_type = f"{TIMELINEJS_MEDIA_TYPE}; charset=utf-8"
         if fmt == "csv":
             body = exports.csv_stream(
                 queryset, ordering=ordering, page_base=event_page_base({"request": self.request})
@@ -207,7 +240,8 @@ class ReferenceViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     sort_field = "slug"
 
     def get_queryset(self):
-        return self.model.objects.public().with_event_count()
+        # Event counts are loaded for a whole page by the serializer (CountedListSerializer).
+        return self.model.objects.public()
 
     def get_ordering(self):
         return self.sort_field
@@ -224,6 +258,7 @@ class ReferenceViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
 class ActorViewSet(ReferenceViewSet):
     model = Actor
     serializer_class = ActorSerializer
+    lookup_example = "tencent"
 
     def get_queryset(self):
         public_actors = Actor.objects.public()
@@ -239,6 +274,7 @@ class ActorViewSet(ReferenceViewSet):
 class PlatformViewSet(ReferenceViewSet):
     model = Platform
     serializer_class = PlatformSerializer
+    lookup_example = "wechat"
 
     def get_queryset(self):
         public_actors = Actor.objects.public()
@@ -256,6 +292,7 @@ class SourceViewSet(ReferenceViewSet):
     serializer_class = SourceSerializer
     lookup_field = "key"
     sort_field = "key"
+    lookup_example = "chinatopix-2014-05-28-instant-messaging"
 
     def get_queryset(self):
         return super().get_queryset().defer("full_text")
@@ -264,6 +301,7 @@ class SourceViewSet(ReferenceViewSet):
 class EventTypeViewSet(ReferenceViewSet):
     model = EventType
     serializer_class = EventTypeSerializer
+    lookup_example = "account-removal"
 
     def get_queryset(self):
         return super().get_queryset().select_related("category")
@@ -272,6 +310,7 @@ class EventTypeViewSet(ReferenceViewSet):
 class TagViewSet(ReferenceViewSet):
     model = Tag
     serializer_class = TagSerializer
+    lookup_example = "instant-messaging"
 
 
 @extend_schema(
@@ -292,6 +331,9 @@ class StatsView(PublicReadMixin, APIView):
     filterset_class = EventFilterSet
     query_parameters = ("format", "group_by")
 
+    def get_queryset(self):
+        return Event.objects.published()
+
     @caching.serve_cached
     def get(self, request):
         group_by = request.query_params.get("group_by")
@@ -299,7 +341,7 @@ class StatsView(PublicReadMixin, APIView):
             raise exceptions.ValidationError(
                 {"group_by": [f"Required; one of {', '.join(stats.GROUPS)}."]}
             )
-        events = StrictFilterBackend().filter_queryset(request, Event.objects.published(), self)
+        events = StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
         rows = stats.grouped(events, group_by)
         total = stats.total(events, group_by, rows)
         return Response({"group_by": group_by, "total": total, "results": rows})

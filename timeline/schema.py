@@ -1,0 +1,173 @@
+"""The OpenAPI schema says what the API answers: its errors and its streamed formats too.
+
+drf-spectacular documents each operation's 200 from its serializer and renderers. Every
+public view also answers errors (always JSON, always with a detail message) and the event
+views stream CSV, NDJSON and TimelineJS, whose bodies are not the serializer's. PublicAutoSchema
+adds both to each operation, so that clients and schemathesis (bin/fuzz) hold the API to
+what it really does.
+"""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+from . import exports
+from .serializers import ErrorSerializer
+
+ERRORS = {
+    "400": "A query parameter is unknown, or its value is not accepted: errors names each "
+    "parameter and what it accepts.",
+    "404": "Nothing public has this id or slug.",
+    "406": "The Accept header (or format=) names no format this endpoint writes.",
+    "429": "Too many requests from this address: wait for Retry-After seconds.",
+    "503": "The request took longer than the time limit (narrow the filters, or stream an "
+    "export), or the database is unavailable for a moment (retry after Retry-After seconds).",
+}
+NOT_MODIFIED = "Unchanged since the ETag sent in If-None-Match; no body."
+# Answered by gunicorn before the request reaches Django, so in its HTML, not JSON: a URL may
+# hold many filter values, and no limit on each of them keeps every URL under the server's.
+URI_TOO_LONG = {
+    "description": "The URL is longer than the server reads (4 KB): ask for fewer values at a "
+    "time. Sent by the HTTP server itself, as HTML.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+# An empty value (date_from=&q=) means the parameter was not given, as an HTML form sends it;
+# these alone refuse one.
+EMPTY_REFUSED = {"page_size", "count", "group_by"}
+HEADERS = {
+    "ETag": "Changes whenever anything public changes; send it back in If-None-Match.",
+    "Link": 'The next and previous pages, as rel="next" and rel="prev".',
+    exports.ROW_COUNT_HEADER: "Streamed formats: how many events the export holds. Fewer "
+    "arrived means the download was cut off; fetch it again.",
+    "Content-Disposition": "Streamed formats: attachment, with a file name that says what was "
+    "filtered and when.",
+    "Retry-After": "Seconds to wait before asking again.",
+}
+CSV_SCHEMA = {
+    "type": "string",
+    "description": "RFC 4180 CSV in UTF-8, one row per event after a header row: "
+    + ", ".join(column.name for column in exports.CSV_COLUMNS)
+    + ". Text cells that begin with =, +, -, @, a tab or a line break start with '.",
+}
+NDJSON_SCHEMA = {
+    "type": "string",
+    "description": "One Event (the JSON list's objects) per line, in the list's order.",
+}
+FORMAT_DESCRIPTION = (
+    "json (default): pages of JSON. csv, ndjson or timelinejs: the whole filtered set, "
+    "streamed (also chosen by Accept: text/csv, application/x-ndjson or "
+    "application/vnd.timelinejs+json). TimelineJS asked for by format= is sent as "
+    "application/json, so TimelineJS and browsers read it as they are."
+)
+
+
+class TimelineJSTextSerializer(serializers.Serializer):
+    headline = serializers.CharField()
+    text = serializers.CharField()
+
+
+class TimelineJSDateSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    month = serializers.IntegerField(required=False, help_text="Only when the date has one.")
+    day = serializers.IntegerField(required=False, help_text="Only when the date has one.")
+
+
+class TimelineJSMediaSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    credit = serializers.CharField()
+    link = serializers.CharField()
+
+
+class TimelineJSSlideSerializer(serializers.Serializer):
+    unique_id = serializers.CharField(help_text="The event's public id.")
+    start_date = TimelineJSDateSerializer()
+    end_date = TimelineJSDateSerializer(required=False)
+    display_date = serializers.CharField()
+    text = TimelineJSTextSerializer()
+    group = serializers.CharField(help_text="The event's category name.")
+    media = TimelineJSMediaSerializer(required=False, help_text="The first source with a URL.")
+
+
+class TimelineJSTitleSerializer(serializers.Serializer):
+    text = TimelineJSTextSerializer()
+
+
+class TimelineJSSerializer(serializers.Serializer):
+    """A TimelineJS3 document: https://timeline.knightlab.com/docs/json-format.html"""
+
+    title = TimelineJSTitleSerializer()
+    events = TimelineJSSlideSerializer(many=True)
+
+
+class PublicAutoSchema(AutoSchema):
+    """drf-spectacular's operations, with the errors and streamed formats the views answer."""
+
+    def get_filter_backends(self):
+        # The stats are one object, not a list, yet every events filter applies to them.
+        if getattr(self.view, "filterset_class", None) and not hasattr(self.view, "action"):
+            return getattr(self.view, "filter_backends", [])
+        return super().get_filter_backends()
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        if "200" in operation["responses"]:
+            self._describe_ok(operation["responses"]["200"])
+        self._describe_parameters(operation.get("parameters", []))
+        operation["responses"] |= self._errors(has_lookup="{" in path)
+        return operation
+
+    def _describe_parameters(self, parameters):
+        for parameter in parameters:
+            if parameter["in"] == "path" and hasattr(self.view, "lookup_example"):
+                parameter["example"] = self.view.lookup_example
+            if parameter["in"] != "query":
+                continue
+            if parameter["name"] == "format":
+                parameter["description"] = FORMAT_DESCRIPTION
+            if parameter["name"] not in EMPTY_REFUSED:
+                parameter["allowEmptyValue"] = True
+        # Required parameters first (the stats' group_by before its many optional filters).
+        parameters.sort(key=lambda parameter: not parameter.get("required"))
+
+    def _streamed_formats(self):
+        return [
+            renderer.format
+            for renderer in self.view.renderer_classes
+            if getattr(renderer, "streamed", False)
+        ]
+
+    def _describe_ok(self, ok):
+        content = ok.get("content", {})
+        if "timelinejs" in self._streamed_formats():
+            timelinejs = self.resolve_serializer(TimelineJSSerializer, "response").ref
+            content["application/json"] = {
+                "schema": {"oneOf": [content["application/json"]["schema"], timelinejs]}
+            }
+            content["application/vnd.timelinejs+json"] = {"schema": timelinejs}
+        if "text/csv" in content:
+            content["text/csv"] = {"schema": CSV_SCHEMA}
+        if "application/x-ndjson" in content:
+            content["application/x-ndjson"] = {"schema": NDJSON_SCHEMA}
+        names = ["ETag"]
+        if self._is_list_view():
+            names.append("Link")
+        if self._streamed_formats():
+            names += [exports.ROW_COUNT_HEADER, "Content-Disposition"]
+        ok["headers"] = {name: _header(name) for name in names}
+
+    def _errors(self, has_lookup):
+        error_schema = self.resolve_serializer(ErrorSerializer, "response").ref
+        error = {"application/json": {"schema": error_schema}}
+        responses = {"304": {"description": NOT_MODIFIED}}
+        for status, description in ERRORS.items():
+            if status == "404" and not has_lookup:
+                continue
+            responses[status] = {"description": description, "content": error}
+            if status in ("429", "503"):
+                responses[status]["headers"] = {"Retry-After": _header("Retry-After", "integer")}
+        return responses | {"414": URI_TOO_LONG}
+
+
+def _header(name, kind="string"):
+    return {"description": HEADERS[name], "schema": {"type": kind}}
