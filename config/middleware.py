@@ -122,12 +122,13 @@ def is_logged_in(request):
 class QueryTimeLimitMiddleware:
     """Stop a public request's database work after PUBLIC_QUERY_SECONDS (0: no limit).
 
-    Public means what ReplicaMiddleware sends to a replica: not the admin, not a logged-in
-    user. A streamed export is exempt once its response has started: it may run for minutes.
+    Public means not the admin and not a logged-in user. A streamed export is exempt once its
+    response has started: it may run for minutes.
 
     On PostgreSQL each statement gets statement_timeout; it is set on a connection only when
-    it changes, so a connection serving public requests pays for it once. On SQLite a
-    progress handler stops the request's statements once the request is past its deadline.
+    it changes, so a connection serving public requests pays for it once, and other requests
+    get the server's own default back. On SQLite a progress handler stops the request's
+    statements once the request as a whole is past its deadline.
     Either way the database raises, and timeline.errors answers 503 with what to do instead.
     """
 
@@ -135,6 +136,9 @@ class QueryTimeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not settings.PUBLIC_QUERY_SECONDS:
+            request.statement_limit = None
+            return self.get_response(request)
         limit = StatementLimit(settings.PUBLIC_QUERY_SECONDS)
         request.statement_limit = limit
         with contextlib.ExitStack() as stack:
@@ -151,15 +155,16 @@ class QueryTimeLimitMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         limit = request.statement_limit
-        limit.active = limit.seconds > 0 and not (in_admin(request) or is_logged_in(request))
+        if limit is not None:
+            limit.active = not (in_admin(request) or is_logged_in(request))
         return None
 
     def process_exception(self, request, exception):
         """Answer a stopped query or a database outage from a view with its 503.
 
-        Answered here, it is logged as one line (Django logs the 503); left to handler500,
-        which still catches what fails outside a view, each request would log a traceback:
-        thousands a minute while the database restarts.
+        Answered here, it is logged as one line (Django logs the 503). handler500 answers the
+        same for what fails outside a view (a session read in another middleware), but Django
+        logs those with their traceback.
         """
         return errors.database_error_response(request, exception)
 
@@ -167,8 +172,8 @@ class QueryTimeLimitMiddleware:
 class StatementLimit:
     """An execute wrapper that applies the time limit to the queries of one request."""
 
-    # The statement_timeout last set on a connection, with the id of the DB-API connection
-    # it was set on: a reconnect starts again from the server's default.
+    # The statement_timeout last set on a connection, with the DB-API connection it was set
+    # on: a reconnect starts again from the server's default.
     STATE = "_timeline_statement_timeout"
 
     def __init__(self, seconds):
@@ -182,7 +187,8 @@ class StatementLimit:
         connection = context["connection"]
         if connection.vendor == "postgresql":
             self.used_postgresql = True
-            set_statement_timeout(connection, int(self.seconds * 1000) if self.active else 0)
+            milliseconds = max(1, int(self.seconds * 1000)) if self.active else None
+            set_statement_timeout(connection, milliseconds)
         elif connection.vendor == "sqlite" and self.active:
             raw = connection.connection
             if raw not in self.sqlite_connections:
@@ -208,7 +214,7 @@ class StatementLimit:
             and connections[alias].connection is not None
         ]
         for connection in lifted:
-            set_statement_timeout(connection, 0)
+            set_statement_timeout(connection, None)
         try:
             yield from chunks
         finally:
@@ -219,18 +225,24 @@ class StatementLimit:
 
 
 def set_statement_timeout(connection, milliseconds):
+    """Set statement_timeout on a connection, or None: back to the server's default (the
+    role's or the database's, if its administrator set one)."""
     raw = connection.connection
     if raw is None:
         connection.ensure_connection()
         raw = connection.connection
-    if getattr(connection, StatementLimit.STATE, None) == (id(raw), milliseconds):
+    state = connection.__dict__.get(StatementLimit.STATE)
+    if state is not None and state[0] is raw and state[1] == milliseconds:
         return
     # On the DB-API cursor (a Django cursor would run this wrapper again), its errors turned
     # into Django's as a Django cursor would: a server gone meanwhile is an outage (503).
     with connection.wrap_database_errors, raw.cursor() as cursor:
-        cursor.execute("SET statement_timeout = %s", [milliseconds])
+        if milliseconds is None:
+            cursor.execute("SET statement_timeout TO DEFAULT")
+        else:
+            cursor.execute("SET statement_timeout = %s", [milliseconds])
     if connection.in_atomic_block:
         # A rollback would undo the SET: don't remember it.
         connection.__dict__.pop(StatementLimit.STATE, None)
     else:
-        setattr(connection, StatementLimit.STATE, (id(raw), milliseconds))
+        connection.__dict__[StatementLimit.STATE] = (raw, milliseconds)

@@ -6,11 +6,12 @@ a fresh process (tests.test_deployment.settings_under); the rest goes through re
 
 import datetime
 import logging
+import sqlite3
 import time
 
 import pytest
 from axes.models import AccessAttempt
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 from django.urls import path
 from rest_framework.throttling import AnonRateThrottle
@@ -293,6 +294,40 @@ def test_the_app_serves_again_as_soon_as_the_database_is_back(db, reader):
         assert reader.get(EVENTS).status_code == 503
 
     assert reader.get(EVENTS).status_code == 200
+
+
+def test_a_connection_closed_under_a_request_is_an_outage_too(db, reader):
+    def closed(execute, sql, params, many, context):
+        raise InterfaceError("connection already closed")
+
+    with connection.execute_wrapper(closed):
+        response = reader.get(EVENTS)
+
+    assert response.status_code == 503
+
+
+def test_a_write_cut_off_by_an_outage_asks_the_curator_to_check_it(
+    db, curator_client, database_down
+):
+    curator_client.raise_request_exception = False
+
+    response = curator_client.post("/admin/logout/")
+
+    assert response.status_code == 503
+    assert "check whether it was kept" in response.content.decode()
+
+
+def test_a_sqlite_error_that_is_a_bug_is_a_500_not_an_outage(db, reader):
+    def broken(execute, sql, params, many, context):
+        try:
+            raise sqlite3.OperationalError("no such table: events_event")
+        except sqlite3.Error as error:
+            raise OperationalError(str(error)) from error
+
+    with connection.execute_wrapper(broken):
+        response = reader.get(EVENTS)
+
+    assert response.status_code == 500
 
 
 def test_a_database_error_that_is_not_an_outage_is_a_plain_500(db, reader):

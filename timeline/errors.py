@@ -1,7 +1,7 @@
 """What a reader sees when something goes wrong: JSON under /api/, a page elsewhere.
 
 Django calls these for errors no view answered itself (an unknown URL, a bad Host header, a
-failed CSRF check, an exception). Two failures are not bugs and are told apart from a 500:
+refused permission, an exception). Two failures are not bugs and are told apart from a 500:
 
 - the database cannot be reached (it is restarting, say): 503 with Retry-After, and the next
   request reconnects on its own (CONN_HEALTH_CHECKS);
@@ -11,10 +11,11 @@ failed CSRF check, an exception). Two failures are not bugs and are told apart f
 Nothing about the failure itself (no traceback, no SQL) is ever shown; it goes to the log.
 """
 
+import sqlite3
 import sys
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import Error, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -27,9 +28,13 @@ MESSAGES = {
     500: "Something went wrong on our side. It has been logged; please try again later.",
 }
 DATABASE_UNAVAILABLE = (
-    "The database is unavailable for a moment (it may be restarting). Nothing was changed; "
-    f"please try again in {RETRY_AFTER_SECONDS} seconds."
+    "The database is unavailable for a moment (it may be restarting). Please try again in "
+    f"{RETRY_AFTER_SECONDS} seconds."
 )
+# A write may have been cut off after its commit: the curator should look before redoing it.
+UNSAFE_METHODS_NOTE = " If you were saving a change, check whether it was kept before saving again."
+# SQLite's words for a database it cannot reach for now; any other error of its is a bug.
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
 
 
 def query_too_slow_message():
@@ -49,11 +54,14 @@ def is_query_cancelled(error):
 
 
 def is_database_unavailable(error):
-    if isinstance(error, InterfaceError):
+    if isinstance(error, InterfaceError):  # psycopg2: "connection already closed"
         return True
     if not isinstance(error, OperationalError) or is_query_cancelled(error):
         return False
-    code = getattr(getattr(error, "__cause__", None), "pgcode", None)
+    cause = getattr(error, "__cause__", None)
+    if isinstance(cause, sqlite3.Error):
+        return str(error).lower().startswith(SQLITE_UNAVAILABLE)
+    code = getattr(cause, "pgcode", None)
     # psycopg2 leaves pgcode empty when the server is gone. A server shutting down or starting
     # up says so (57P01-57P03), as does a broken connection (class 08). Other errors with a
     # code (a deadlock, a serialization failure) remain 500s.
@@ -93,14 +101,17 @@ def page_not_found(request, exception):
 
 def database_error_response(request, error):
     """Return the 503 for a stopped query or a database outage, or None for other errors."""
-    if not isinstance(error, DatabaseError):
+    if not isinstance(error, Error):  # Django's InterfaceError is not a DatabaseError
         return None
     if is_query_cancelled(error):
-        return error_response(request, 503, query_too_slow_message())
-    if is_database_unavailable(error):
         return error_response(
-            request, 503, DATABASE_UNAVAILABLE, Retry_After=str(RETRY_AFTER_SECONDS)
+            request, 503, query_too_slow_message(), Retry_After=str(RETRY_AFTER_SECONDS)
         )
+    if is_database_unavailable(error):
+        message = DATABASE_UNAVAILABLE
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            message += UNSAFE_METHODS_NOTE
+        return error_response(request, 503, message, Retry_After=str(RETRY_AFTER_SECONDS))
     return None
 
 

@@ -414,7 +414,7 @@ class _CopyStream:
                         writer.flush()
                 finally:
                     if own_transaction:
-                        _end_read_only(cursor)
+                        _end_read_only(self.connection.connection, cursor)
             self.chunks.put(self._DONE)
         except BaseException as error:  # handed to the request thread, which raises it
             if not self.counted.is_set():
@@ -429,14 +429,18 @@ class _CopyStream:
         self.counted.set()
 
 
-def _end_read_only(cursor):
+def _end_read_only(raw_connection, cursor):
     """Roll back the COPY's read-only transaction: nothing to keep.
 
-    If the server went away meanwhile the ROLLBACK fails too; that failure would hide the
-    one that matters (the COPY's), and the next request reconnects anyway.
+    If the ROLLBACK fails (the server went away meanwhile), its error would hide the one that
+    matters, the COPY's. The connection is closed instead, so that no request goes on inside
+    that transaction: the next one reconnects (CONN_HEALTH_CHECKS).
     """
-    with contextlib.suppress(DatabaseError):
+    try:
         cursor.execute("ROLLBACK")
+    except DatabaseError:
+        with contextlib.suppress(DatabaseError):
+            raw_connection.close()
 
 
 class _QueueWriter(io.RawIOBase):

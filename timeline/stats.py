@@ -95,11 +95,13 @@ def _stats_by_row(lookup, model, distinct=False):
         counts = {row["row"]: row["count"] for row in counted}
         named = model.objects.filter(pk__in=[pk for pk in counts if pk is not None])
         names = {pk: (slug, name) for pk, slug, name in named.values_list("pk", "slug", "name")}
+        # A row deleted between the two queries (a merge, say) is left out, not a KeyError.
         rows = [
             {"key": names[pk][0], "label": names[pk][1], "count": count}
             if pk is not None
             else {"key": None, "label": "None", "count": count}
             for pk, count in counts.items()
+            if pk is None or pk in names
         ]
         # Largest first; ties by key, with "None" last on every database.
         return sorted(rows, key=lambda row: (-row["count"], row["key"] is None, row["key"] or ""))

@@ -276,10 +276,14 @@ def backup_to_file(*, path, using=DEFAULT_DB_ALIAS, progress=None, on_header=Non
             summary = backup_write(
                 stream=stream, using=using, progress=progress, on_header=on_header
             )
-        os.rename(partial, path)
-    except BaseException:
+        # A hard link, unlike a rename, fails if a file of that name appeared meanwhile.
+        os.link(partial, path)
+    except FileExistsError:
+        raise BackupError(
+            f"{path} already exists: choose another name, or move it away first."
+        ) from None
+    finally:
         partial.unlink(missing_ok=True)
-        raise
     return summary
 
 
