@@ -56,6 +56,8 @@ def free_port():
 class Server:
     """gunicorn with the project's config/gunicorn.conf.py, on a free port of the loopback."""
 
+    ready_path = READY_PATH  # answers 200 once the app is up
+
     def __init__(self, *, name, database_url, workers, log_dir, response_cache=False):
         self.name = name
         self.port = free_port()
@@ -133,7 +135,7 @@ class Server:
                 raise SystemExit(f"gunicorn stopped at start; see {self.log_path}")
             with contextlib.suppress(OSError):
                 client = Client(self.port, timeout=5)
-                status, _headers, _body = client.get(READY_PATH)
+                status, _headers, _body = client.get(self.ready_path)
                 client.close()
                 if status == 200 and len(self.worker_pids()) >= self.workers:
                     return

@@ -2,7 +2,6 @@
 
 import functools
 
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -390,28 +389,6 @@ def _relation(link, direction, other):
 
 
 EVENT_COUNTS = "event_counts"  # context key, with the model: {row id: published events}
-# Lookups from an event that reach a row at most once per event (a foreign key, a plain
-# many-to-many): counted without DISTINCT, which sorts. An actor may play two roles in an event
-# and a source be cited twice, so those are counted DISTINCT.
-ONCE_PER_EVENT = {"event_type", "event_type__category", "platforms", "tags"}
-
-
-def event_counts(model, ids):
-    """Return how many published events refer to each of some actors, tags, ... (one query).
-
-    Grouped over the page's rows at once: a count per row in a correlated subquery (the
-    with_event_count annotation) made PostgreSQL read every published event once per row, so
-    /tags/ took 2.7 s at 300,000 events where this takes 0.2 s.
-    """
-    lookup = model.objects.get_queryset().events_reverse_lookup
-    counted = (
-        Event.objects.published()
-        .filter(**{f"{lookup}__in": ids})
-        .order_by()
-        .values_list(lookup)
-        .annotate(count=Count("pk", distinct=lookup not in ONCE_PER_EVENT))
-    )
-    return dict.fromkeys(ids, 0) | dict(counted)
 
 
 class CountedListSerializer(serializers.ListSerializer):
@@ -420,7 +397,9 @@ class CountedListSerializer(serializers.ListSerializer):
     def to_representation(self, data):
         rows = list(data.all() if hasattr(data, "all") else data)
         model = self.child.Meta.model
-        self.context[EVENT_COUNTS, model] = event_counts(model, [row.pk for row in rows])
+        self.context[EVENT_COUNTS, model] = model.objects.get_queryset().event_counts(
+            [row.pk for row in rows]
+        )
         return [self.child.to_representation(row) for row in rows]
 
 
@@ -433,7 +412,7 @@ class EventCountField(serializers.IntegerField):
     def to_representation(self, row):
         counts = self.context.get((EVENT_COUNTS, type(row)), {})
         if row.pk not in counts:
-            counts = event_counts(type(row), [row.pk])
+            counts = type(row).objects.get_queryset().event_counts([row.pk])
         return counts[row.pk]
 
 

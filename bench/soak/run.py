@@ -37,13 +37,12 @@ ADMIN_USER = {"username": "soak-editor", "password": "soak-editor-password-not-s
 class SoakServer(Server):
     """bench.server's gunicorn, run with the production settings themselves.
 
-    bench.settings serves bench.urls, which carries config.urls' URLs but not its error
-    handlers (handler500 and the others, timeline.errors): the soak is about those answers,
-    so it runs config.settings, with the public response cache off (PUBLIC_CACHE_SECONDS=0)
+    The soak runs config.settings, exactly as served in production (bench.settings adds the
+    bench's own URLs and settings), with the public response cache off (PUBLIC_CACHE_SECONDS=0)
     so that every read reaches the database. Worker recycling is set by --max-requests.
     """
 
-    ready_path = "/api/v1/event-types/"
+    ready_path = "/api/v1/event-types/"  # config.urls has no bench view
 
     def __init__(self, *, max_requests, **kwargs):
         super().__init__(**kwargs)
@@ -55,22 +54,6 @@ class SoakServer(Server):
         if self.max_requests is not None:
             command[-1:-1] = ["--max-requests", str(self.max_requests)]
         return command
-
-    def _wait_until_ready(self, timeout):
-        # As Server's, on a URL of the site itself (bench.urls' bare view is not served here).
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn stopped at start; see {self.log_path}")
-            with contextlib.suppress(OSError):
-                client = Client(self.port, timeout=5)
-                status, _headers, _body = client.get(self.ready_path)
-                client.close()
-                if status == 200 and len(self.worker_pids()) >= self.workers:
-                    return
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"gunicorn did not answer within {timeout} s; see {self.log_path}")
 
 
 def main(argv=None):
