@@ -1,7 +1,7 @@
 """Settings for Censorship Timeline.
 
 Runs with no environment at all (SQLite, DEBUG on, a development secret); everything else
-comes from environment variables, listed in the README. Bad values fail loudly at start.
+comes from environment variables, listed in docs/operations.md. Bad values fail loudly at start.
 """
 
 import os
@@ -151,6 +151,10 @@ MIDDLEWARE = [
 # stopped and answered 503 with what to do instead; a streamed export is exempt once it has
 # started. 0 turns the limit off.
 PUBLIC_QUERY_SECONDS = envint("PUBLIC_QUERY_SECONDS", 5)
+# On PostgreSQL the API's pages run as prepared statements, planned once per connection
+# (events.public.documents.run). Turn off behind a pooler that shares server sessions between
+# clients (PgBouncer in transaction mode).
+PUBLIC_PREPARED_STATEMENTS = envbool("PUBLIC_PREPARED_STATEMENTS", True)
 
 # Sign-in attempts (django-axes): after LOGIN_FAILURE_LIMIT failures for one username from one
 # address, that pair is refused for LOGIN_LOCKOUT_MINUTES, with a page that says so (429).

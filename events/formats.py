@@ -5,9 +5,12 @@ reads them, so an exported CSV imports back into the same events.
 """
 
 import datetime
+import decimal
 import re
 
-from .choices import CountQualifier, CountUnit, Role
+from django.utils.dateparse import parse_datetime
+
+from .choices import LANGUAGES, CountQualifier, CountUnit, Role, Verification
 
 LIST_SEPARATOR = "; "
 # OWASP: a cell starting with one of these may run as a formula in a spreadsheet.
@@ -23,6 +26,9 @@ _COUNT_ITEM = re.compile(
 )
 _SOURCE_ITEM = re.compile(r"^(?P<title>.+?)(?: \((?P<details>[^()]*)\))?(?: <(?P<url>[^<>\s]+)>)?$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PUBLIC_ID = re.compile(r"[A-Z]{2}-[0-9]{4}-[0-9]{4,}\Z")  # as Event's event_public_id_format
+PUBLIC_ID_LENGTH = 24  # Event.public_id's max_length
+LANGUAGE_CODES = {code for code, _name in LANGUAGES}
 
 
 def neutralise(cell):
@@ -93,3 +99,65 @@ def parse_source(item):
     if parts and _DAY.match(parts[-1]):
         published_on = datetime.date.fromisoformat(parts.pop())
     return title, ", ".join(parts), published_on, url
+
+
+# Reading cells back (the import): each takes a stripped cell and raises ValueError ----------
+
+
+def read_text(cell):
+    return cell
+
+
+def read_public_id(cell):
+    if cell and (len(cell) > PUBLIC_ID_LENGTH or not PUBLIC_ID.match(cell)):
+        raise ValueError(f"'{cell[:40]}' is not a public id such as CN-2014-0003.")
+    return cell
+
+
+def read_language(cell):
+    if cell and cell.lower() not in LANGUAGE_CODES:
+        raise ValueError(f"'{cell[:40]}' is not a language code such as zh-hans or en.")
+    return cell.lower()
+
+
+def read_country(cell):
+    return cell.upper()
+
+
+def read_boolean(cell):
+    if cell.lower() in ("", "false", "0", "no"):
+        return False
+    if cell.lower() in ("true", "1", "yes"):
+        return True
+    raise ValueError(f"'{cell}' is not true or false.")
+
+
+def read_decimal(cell):
+    try:
+        return decimal.Decimal(cell) if cell else None
+    except decimal.InvalidOperation:
+        raise ValueError(f"'{cell[:40]}' is not a number such as 31.23.") from None
+
+
+def read_verification(cell):
+    if cell not in Verification.values:
+        raise ValueError(f"'{cell}' is not one of {', '.join(Verification.values)}.")
+    return cell
+
+
+def read_moment(cell):
+    if not cell:
+        return None
+    moment = parse_datetime(cell)
+    if moment is None:
+        raise ValueError(f"'{cell}' is not an ISO 8601 moment such as 2014-05-28T09:00:00Z.")
+    return moment
+
+
+def read_many(parse):
+    """Return a reader of a cell of items separated by '; ', each read by parse."""
+
+    def read(cell):
+        return [parse(item) for item in split_list(cell)]
+
+    return read

@@ -377,6 +377,23 @@ class Event(TimestampedModel):
     )
     title = models.CharField(max_length=300, help_text="What happened, in one line.")
     summary = models.TextField(help_text="What happened, in our own words; public.")
+    title_original = models.CharField(
+        "original title",
+        max_length=300,
+        blank=True,
+        help_text="The title in the source's own language (such as Chinese), if not English.",
+    )
+    summary_original = models.TextField(
+        "original summary",
+        blank=True,
+        help_text="The summary in the source's own language, if not English; public.",
+    )
+    original_language = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=choices.LANGUAGES,
+        help_text="The language of the original title and summary, such as Simplified Chinese.",
+    )
     event_type = models.ForeignKey(
         EventType,
         on_delete=models.PROTECT,
@@ -516,6 +533,11 @@ class Event(TimestampedModel):
                 | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
                 name="event_coordinates_in_range",
                 violation_error_message="Latitude runs from -90 to 90, longitude from -180 to 180.",
+            ),
+            models.CheckConstraint(
+                condition=Q(title_original="", summary_original="") | ~Q(original_language=""),
+                name="event_original_has_language",
+                violation_error_message="Say which language the original title and summary are in.",
             ),
             models.CheckConstraint(
                 condition=Q(public_id__regex=r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}\Z"),

@@ -47,6 +47,10 @@ class EventQuerySet(models.QuerySet):
             return self
         return self.filter(search.matching_condition(terms, self.db))
 
+    def in_categories(self, slugs):
+        """Return events whose type belongs to one of the categories (by slug)."""
+        return self.filter(event_type__category__slug__in=slugs)
+
     def with_actor_role(self, actors=(), roles=()):
         """Return events where one of the actors (by slug) played one of the roles.
 

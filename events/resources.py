@@ -6,21 +6,17 @@ import is one transaction; every bad row is reported with its row number and not
 written.
 """
 
-import datetime
-import decimal
-import re
 from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from import_export import fields, resources, widgets
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from . import formats, services
-from .choices import ActorKind, EventStatus, PlatformKind, SourceKind, Verification
+from .choices import ActorKind, EventStatus, PlatformKind, SourceKind
 from .dates import InvalidDate
 from .links import normalise_url
 from .models import (
@@ -37,9 +33,9 @@ from .models import (
     Source,
     Tag,
 )
+from .public.fields import IMPORTED_FIELDS
 
-IMPORT_COMMENT = "Imported"
-PUBLIC_ID = re.compile(r"[A-Z]{2}-[0-9]{4}-[0-9]{4,}\Z")  # as Event's event_public_id_format
+IMPORTED_COMMENT = "Imported"
 STATUS_CHOICES = [
     (EventStatus.DRAFT, "Draft (curators finish them)"),
     (EventStatus.IN_REVIEW, "In review (an editor checks them)"),
@@ -61,45 +57,43 @@ class EventConfirmImportForm(ConfirmImportForm):
 
 @dataclass
 class ParsedEvent:
-    """A CSV row read into what an event holds; compared to the database to spot no-ops."""
+    """A CSV row read into what an event holds; compared to the database to spot no-ops.
+
+    scalars are Event attributes, values what the import builds (its type, actor roles,
+    platforms, ...), both keyed by what the registry's importers fill, and both holding only
+    the columns the file has: a file written before a column existed leaves that part of an
+    event alone.
+    """
 
     scalars: dict = field(default_factory=dict)
-    type_slug: str = ""
-    type_name: str = ""
-    category_slug: str = ""
-    category_name: str = ""
-    actors: list = field(default_factory=list)  # (name, role)
-    platforms: list = field(default_factory=list)
-    tags: list = field(default_factory=list)
-    counts: list = field(default_factory=list)  # (qualifier, quantity, unit, note)
-    sources: list = field(default_factory=list)  # (title, publisher, published_on, url)
-    quotes: list = field(default_factory=list)
-    first_published_at: datetime.datetime | None = None
-    updated_at: datetime.datetime | None = None
+    values: dict = field(default_factory=dict)
 
-    def fingerprint(self):
-        return (
-            sorted(self.scalars.items()),
-            self.type_slug,
-            self.actors,
-            self.platforms,
-            self.tags,
-            self.counts,
-            self.sources,
-            self.quotes,
-        )
+    def value(self, name, default=None):
+        return self.values.get(name, default)
+
+    def fingerprint(self, like=None):
+        """Return what the row says, limited to what `like` (another ParsedEvent) says too."""
+        scalars, values = self.scalars, self.values
+        if like is not None:
+            scalars = {key: scalars.get(key) for key in like.scalars}
+            values = {key: values.get(key) for key in like.values if key in COMPARED}
+        return (sorted(scalars.items()), sorted((k, v) for k, v in values.items() if k in COMPARED))
+
+
+# What an unchanged row must match; the rest (names of new types, the record of publication)
+# only matters when the import creates something.
+COMPARED = {"type_slug", "actors", "platforms", "tags", "counts", "sources", "quotes"}
+EVENT_COLUMNS = [public_field.name for public_field in IMPORTED_FIELDS]
 
 
 class EventResource(resources.ModelResource):
+    """Events by the registry's columns (events.public.fields.IMPORTED_FIELDS), keyed by id."""
+
     id = fields.Field(attribute="public_id", column_name="id")
-    title = fields.Field(attribute="title", column_name="title")
-    date = fields.Field(attribute="date_text", column_name="date")
-    country = fields.Field(attribute="country", column_name="country")
-    verification = fields.Field(attribute="verification", column_name="verification")
 
     class Meta:
         model = Event
-        fields = ("id", "title", "date", "country", "verification")
+        fields = ("id",)
         import_id_fields = ("id",)
         skip_unchanged = True
         report_skipped = True
@@ -110,18 +104,22 @@ class EventResource(resources.ModelResource):
         self.status_after_import = status_after_import or EventStatus.DRAFT
         self.user = user
 
+    def get_import_fields(self):
+        # What the import page lists as the columns it reads: every importable column.
+        return [fields.Field(attribute=name, column_name=name) for name in EVENT_COLUMNS]
+
     def get_instance(self, instance_loader, row):
         public_id = _cell(row, "id")
         return Event.objects.filter(public_id=public_id).first() if public_id else None
 
     def import_instance(self, instance, row, **kwargs):
-        parsed, errors = read_event_row(row)
+        parsed, errors = read_event_row(row, creating=instance._state.adding)
         if errors:
             raise ValidationError(errors)
         for name, value in parsed.scalars.items():
             setattr(instance, name, value)
         try:
-            instance.set_date(parsed.scalars["date_text"])
+            instance.set_date(instance.date_text)
         except InvalidDate as error:
             raise ValidationError({"date": str(error)}) from error
         if instance._state.adding:
@@ -132,20 +130,23 @@ class EventResource(resources.ModelResource):
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if import_validation_errors or instance._state.adding:
             return False
-        return read_event_from_database(instance.pk).fingerprint() == instance._import.fingerprint()
+        parsed = instance._import
+        stored = read_event_from_database(instance.pk)
+        return stored.fingerprint(like=parsed) == parsed.fingerprint(like=parsed)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         parsed = instance._import
-        if is_create and parsed.first_published_at is not None:
-            instance.first_published_at = parsed.first_published_at
+        first_published_at = parsed.value("first_published_at")
+        if is_create and first_published_at is not None:
+            instance.first_published_at = first_published_at
         services.event_save(event=instance, user=self.user)
         _replace_relations(instance, parsed)
         services.event_search_refresh(event_ids=[instance.pk])
         if is_create:
             self._apply_status(instance)
-            if parsed.updated_at is not None:
+            if parsed.value("updated_at") is not None:
                 # A copy of another database keeps its rows' history of change.
-                Event.objects.filter(pk=instance.pk).update(updated_at=parsed.updated_at)
+                Event.objects.filter(pk=instance.pk).update(updated_at=parsed.value("updated_at"))
         elif instance.status == EventStatus.PUBLISHED:
             problems = services.event_publication_problems(event=instance)
             if problems:
@@ -153,9 +154,9 @@ class EventResource(resources.ModelResource):
 
     def _apply_status(self, event):
         if self.status_after_import == EventStatus.IN_REVIEW:
-            services.event_submit(event=event, user=self.user, comment=IMPORT_COMMENT)
+            services.event_submit(event=event, user=self.user, comment=IMPORTED_COMMENT)
         elif self.status_after_import == EventStatus.PUBLISHED:
-            services.event_publish(event=event, user=self.user, comment=IMPORT_COMMENT)
+            services.event_publish(event=event, user=self.user, comment=IMPORTED_COMMENT)
 
 
 def _cell(row, name):
@@ -167,82 +168,44 @@ def _cell(row, name):
     return formats.unneutralise(str(value)).strip()
 
 
-def read_event_row(row):
-    """Return (ParsedEvent, errors by column) for one CSV or XLSX row."""
+def read_event_row(row, creating=True):
+    """Return (ParsedEvent, errors by column) for one CSV or XLSX row, by the registry.
+
+    A column the file does not have is left out: an event the import creates takes the
+    model's default for it; an event it updates keeps what it has.
+    """
     parsed, errors = ParsedEvent(), {}
-
-    def attempt(column, read):
+    for public_field in IMPORTED_FIELDS:
+        importer = public_field.importer
+        name = public_field.name
+        if importer.on_create and not creating:
+            continue
+        if name not in row and not importer.required:
+            if creating and importer.scalar and importer.into != "public_id":
+                parsed.scalars[importer.into] = _default(importer.into)
+            continue
+        cell = _cell(row, name)
+        if importer.required and not cell:
+            errors[name] = importer.required
+            continue
         try:
-            return read(_cell(row, column))
-        except (ValueError, TypeError, decimal.InvalidOperation) as error:
-            errors[column] = str(error)
-            return None
-
-    public_id = _cell(row, "id")
-    too_long = len(public_id) > Event._meta.get_field("public_id").max_length
-    if public_id and (too_long or not PUBLIC_ID.match(public_id)):
-        errors["id"] = f"'{public_id[:40]}' is not a public id such as CN-2014-0003."
-    for column in ("title", "summary", "date"):
-        if not _cell(row, column):
-            errors[column] = "Required."
-    parsed.scalars = {
-        "title": _cell(row, "title"),
-        "summary": _cell(row, "summary"),
-        "date_text": _cell(row, "date"),
-        "country": _cell(row, "country").upper(),
-        "is_global": attempt("is_global", _boolean) or False,
-        "locality": _cell(row, "locality"),
-        "latitude": attempt("latitude", _decimal),
-        "longitude": attempt("longitude", _decimal),
-        "verification": attempt("verification", _verification),
-    }
-    parsed.type_slug, parsed.type_name = _cell(row, "type"), _cell(row, "type_name")
-    parsed.category_slug = _cell(row, "category")
-    parsed.category_name = _cell(row, "category_name")
-    if not parsed.type_slug:
-        errors["type"] = "Required: an event type slug such as account-removal."
-    elif not parsed.category_slug and not EventType.objects.filter(slug=parsed.type_slug).exists():
+            value = importer.parse(cell)
+        except (ValueError, TypeError) as error:
+            errors[name] = str(error)
+            continue
+        if importer.into == "public_id":
+            continue  # the key: get_instance reads it
+        target = parsed.scalars if importer.scalar else parsed.values
+        target[importer.into] = value
+    type_slug = parsed.value("type_slug")
+    new_type = type_slug and not EventType.objects.filter(slug=type_slug).exists()
+    if new_type and not parsed.value("category_slug"):
         errors["category"] = "Required for a new event type."
-    parsed.actors = attempt("actors", _many(formats.parse_actor)) or []
-    parsed.counts = attempt("counts", _many(formats.parse_count)) or []
-    parsed.sources = attempt("sources", _many(formats.parse_source)) or []
-    parsed.platforms = formats.split_list(_cell(row, "platforms"))
-    parsed.tags = formats.split_list(_cell(row, "tags"))
-    parsed.quotes = formats.split_list(_cell(row, "quotes"))
-    parsed.first_published_at = attempt("first_published_at", _moment)
-    parsed.updated_at = attempt("updated_at", _moment)
     return parsed, errors
 
 
-def _many(parse):
-    return lambda cell: [parse(item) for item in formats.split_list(cell)]
-
-
-def _boolean(cell):
-    if cell.lower() in ("", "false", "0", "no"):
-        return False
-    if cell.lower() in ("true", "1", "yes"):
-        return True
-    raise ValueError(f"'{cell}' is not true or false.")
-
-
-def _decimal(cell):
-    return decimal.Decimal(cell) if cell else None
-
-
-def _verification(cell):
-    if cell not in Verification.values:
-        raise ValueError(f"'{cell}' is not one of {', '.join(Verification.values)}.")
-    return cell
-
-
-def _moment(cell):
-    if not cell:
-        return None
-    moment = parse_datetime(cell)
-    if moment is None:
-        raise ValueError(f"'{cell}' is not an ISO 8601 moment such as 2014-05-28T09:00:00Z.")
-    return moment
+def _default(attribute):
+    return Event._meta.get_field(attribute).get_default()
 
 
 def read_event_from_database(pk):
@@ -250,76 +213,89 @@ def read_event_from_database(pk):
     event = Event.objects.select_related("event_type").get(pk=pk)
     parsed = ParsedEvent()
     parsed.scalars = {
-        "title": event.title,
-        "summary": event.summary,
-        "date_text": event.date_text,
-        "country": str(event.country or ""),
-        "is_global": event.is_global,
-        "locality": event.locality,
-        "latitude": event.latitude,
-        "longitude": event.longitude,
-        "verification": event.verification,
+        f.importer.into: getattr(event, f.importer.into)
+        for f in IMPORTED_FIELDS
+        if f.importer.scalar and f.importer.into != "public_id"
     }
-    parsed.type_slug = event.event_type.slug if event.event_type else ""
-    parsed.actors = list(event.actor_roles.order_by("id").values_list("actor__name", "role"))
-    parsed.platforms = list(
+    parsed.scalars["country"] = str(event.country or "")
+    values = parsed.values
+    values["type_slug"] = event.event_type.slug if event.event_type else ""
+    values["actors"] = list(event.actor_roles.order_by("id").values_list("actor__name", "role"))
+    values["platforms"] = list(
         Event.platforms.through.objects.filter(event=event)
         .order_by("id")
         .values_list("platform__name", flat=True)
     )
-    parsed.tags = list(
+    values["tags"] = list(
         Event.tags.through.objects.filter(event=event)
         .order_by("id")
         .values_list("tag__name", flat=True)
     )
-    parsed.counts = list(
+    values["counts"] = list(
         event.counts.order_by("id").values_list("qualifier", "quantity", "unit", "note")
     )
-    seen, citations = set(), event.citations.order_by("id").select_related("source")
+    seen, sources, citations = set(), [], event.citations.order_by("id").select_related("source")
     for citation in citations:
         source = citation.source
         if source.pk not in seen:
             seen.add(source.pk)
-            parsed.sources.append((source.title, source.publisher, source.published_on, source.url))
-    parsed.quotes = [citation.quote for citation in citations if citation.quote]
+            sources.append((source.title, source.publisher, source.published_on, source.url))
+    values["sources"] = sources
+    values["quotes"] = [citation.quote for citation in citations if citation.quote]
     return parsed
 
 
 def _event_type(parsed):
-    event_type = EventType.objects.filter(slug=parsed.type_slug).first()
+    type_slug = parsed.value("type_slug")
+    event_type = EventType.objects.filter(slug=type_slug).first()
     if event_type is not None:
         return event_type
+    category_slug = parsed.value("category_slug")
     category, _ = EventCategory.objects.get_or_create(
-        slug=parsed.category_slug,
-        defaults={"name": parsed.category_name or parsed.category_slug},
+        slug=category_slug,
+        defaults={"name": parsed.value("category_name") or category_slug},
     )
     return EventType.objects.create(
-        slug=parsed.type_slug, category=category, name=parsed.type_name or parsed.type_slug
+        slug=type_slug, category=category, name=parsed.value("type_name") or type_slug
     )
 
 
 def _replace_relations(event, parsed):
-    event.actor_roles.all().delete()
-    for name, role in parsed.actors:
-        EventActor.objects.get_or_create(event=event, actor=_named(Actor, name), role=role)
+    """Rebuild what the row lists of the event's related rows; columns it lacks are kept."""
+    values = parsed.values
+    if "actors" in values:
+        event.actor_roles.all().delete()
+        for name, role in values["actors"]:
+            EventActor.objects.get_or_create(event=event, actor=_named(Actor, name), role=role)
     # One by one: the export lists them in the order their links were made.
-    event.platforms.clear()
-    for name in parsed.platforms:
-        event.platforms.add(_named(Platform, name))
-    event.tags.clear()
-    for name in parsed.tags:
-        event.tags.add(_tag(name))
-    event.counts.all().delete()
-    for qualifier, quantity, unit, note in parsed.counts:
-        EventCount.objects.create(
-            event=event, qualifier=qualifier, quantity=quantity, unit=unit, note=note
-        )
+    if "platforms" in values:
+        event.platforms.clear()
+        for name in values["platforms"]:
+            event.platforms.add(_named(Platform, name))
+    if "tags" in values:
+        event.tags.clear()
+        for name in values["tags"]:
+            event.tags.add(_tag(name))
+    if "counts" in values:
+        event.counts.all().delete()
+        for qualifier, quantity, unit, note in values["counts"]:
+            EventCount.objects.create(
+                event=event, qualifier=qualifier, quantity=quantity, unit=unit, note=note
+            )
+    if "sources" in values or "quotes" in values:
+        _replace_citations(event, parsed)
+
+
+def _replace_citations(event, parsed):
+    stored = read_event_from_database(event.pk).values if event.pk else {}
+    sources = parsed.value("sources", stored.get("sources", []))
+    quotes = parsed.value("quotes", stored.get("quotes", []))
     event.citations.all().delete()
-    sources = [_source(*source) for source in parsed.sources]
+    sources = [_source(*source) for source in sources]
     # The CSV does not say which source each quote came from: quotes go to the first source.
-    for quote in parsed.quotes:
+    for quote in quotes if sources else ():
         Citation.objects.create(event=event, source=sources[0], quote=quote)
-    for source in sources[1:] if parsed.quotes else sources:
+    for source in sources[1:] if quotes else sources:
         Citation.objects.create(event=event, source=source)
 
 

@@ -35,6 +35,7 @@ from events.choices import EventStatus
 from events.models import Event
 from tests.admin_forms import form_data
 from tests.factories import CitationFactory, EventFactory
+from timeline import exports
 
 REPLICAS = ["replica1", "replica2"]
 API = "/api/v1/events/"
@@ -496,8 +497,12 @@ def listed_titles(response):
 
 
 def event_reads(queries):
-    """Return the ORM's reads of events (not the data-version query)."""
-    return [q["sql"] for q in queries if q["sql"].startswith('SELECT "events_event"')]
+    """Return the reads of events (not the data-version query): the ORM's, or a page of
+    events.public.documents (plain, or as a prepared statement)."""
+    starts = ('SELECT "events_event"', "WITH page AS", "EXECUTE public_", "PREPARE public_")
+    return [
+        q["sql"] for q in queries if q["sql"].startswith(starts) or " PREPARE public_" in q["sql"]
+    ]
 
 
 # transaction=True: a replica is another connection, which sees committed rows only.
@@ -532,15 +537,33 @@ def test_an_anonymous_api_read_never_touches_the_primary(replicas, client):
 @end_to_end
 def test_a_streamed_export_keeps_reading_from_the_replica_while_it_streams(replicas, client):
     event = published_event(title="Accounts removed")
-    response = client.get(f"{API}?format=ndjson")
+    # TimelineJS reads its rows chunk by chunk through Django's cursors as it streams.
+    response = client.get(f"{API}?format=timelinejs")
     assert response.status_code == 200
 
     with queries_by_database() as captured:
         body = b"".join(response.streaming_content).decode()
 
-    assert json.loads(body)["id"] == event.public_id
+    assert json.loads(body)["events"][0]["unique_id"] == event.public_id
     assert captured[DEFAULT_DB_ALIAS].captured_queries == []
     assert replica_queries(captured, replicas), "the export read nothing while streaming"
+
+
+@end_to_end
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_copy_export_runs_on_the_replica(replicas, client, monkeypatch, fmt):
+    event = published_event(title="Accounts removed")
+    opened, streams = exports.copy_stream, []
+    monkeypatch.setattr(
+        exports, "copy_stream", lambda *args: streams.append(opened(*args)) or streams[-1]
+    )
+
+    with queries_by_database() as captured:
+        body = b"".join(client.get(f"{API}?format={fmt}").streaming_content).decode()
+
+    assert event.public_id in body
+    assert [stream.connection.alias for stream in streams] == [replicas[0]]
+    assert captured[DEFAULT_DB_ALIAS].captured_queries == []
 
 
 @end_to_end

@@ -855,6 +855,9 @@ def csv_cells_from_json(item):
         "id": item["id"],
         "title": item["title"],
         "summary": item["summary"],
+        "title_original": item["title_original"],
+        "summary_original": item["summary_original"],
+        "original_language": item["original_language"],
         "date": date["text"],
         "date_display": date["display"],
         "date_earliest": date["earliest"],
@@ -930,7 +933,13 @@ def hostile_names(draw, pool):
     """New titles, summaries and localities for a few events, and names for linked rows."""
     events = draw(st.lists(st.sampled_from(pool.events), max_size=3, unique_by=lambda e: e.pk))
     texts = st.fixed_dictionaries(
-        {"title": hostile_text, "summary": hostile_text, "locality": hostile_text}
+        {
+            "title": hostile_text,
+            "summary": hostile_text,
+            "locality": hostile_text,
+            "title_original": hostile_text,
+            "original_language": st.just("zh-hans"),
+        }
     )
     return {
         "events": [(event.pk, draw(texts)) for event in events],

@@ -3,6 +3,7 @@
 import contextlib
 import datetime
 import re
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
@@ -44,14 +45,6 @@ ORDERING_CHOICES = [
     ("-date", "earliest possible day, newest first"),
     ("updated", "last change, oldest first (for syncing a copy)"),
 ]
-# Where an unknown slug is looked up, so the message can say where to find valid ones.
-REFERENCES = {
-    "type": (EventType, "/api/v1/event-types/"),
-    "category": (EventCategory, "/api/v1/event-types/"),
-    "actor": (Actor, "/api/v1/actors/"),
-    "platform": (Platform, "/api/v1/platforms/"),
-    "tag": (Tag, "/api/v1/tags/"),
-}
 
 
 class PartialDateField(forms.CharField):
@@ -152,8 +145,38 @@ def choices_field(choices):
     return ChoicesField
 
 
-class ValuesFilter(django_filters.Filter):
-    """Collects values; EventFilterSet.filter_queryset applies them together."""
+@dataclass(frozen=True)
+class Place:
+    """Where a filter sits on the reader's filter form (timeline.pages): label and widget."""
+
+    label: str
+    position: int
+    placeholder: str = ""
+    choices: bool = False  # a list of what published events refer to, filled by the page
+
+
+class DeclaredFilter:
+    """A filter declared once: its parameter, its effect on events, its example, its place.
+
+    effect(queryset, value, data) narrows the events for the filter's cleaned value; data holds
+    every cleaned parameter, for filters read together (date_match shapes date_from and
+    date_to; role and actor are matched on the same row). A filter with no effect only shapes
+    others. references names the model an unknown slug is looked up in, and the list to see.
+    """
+
+    def __init__(self, *args, effect=None, example=None, place=None, references=None, **kwargs):
+        self.effect = effect
+        self.example = example
+        self.place = place
+        self.references = references
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        return queryset  # applied by EventFilterSet.filter_queryset, with the other values
+
+
+class ValuesFilter(DeclaredFilter, django_filters.Filter):
+    """Repeated or comma-separated values, meaning OR (slugs unless field_class says)."""
 
     field_class = MultipleValueField
 
@@ -162,15 +185,17 @@ class ValuesFilter(django_filters.Filter):
             self.field_class = field_class
         super().__init__(*args, **kwargs)
 
-    def filter(self, queryset, value):
-        return queryset
-
 
 class FieldFilter(ValuesFilter):
-    """A single value read by a method of the FilterSet, in a field of our own."""
+    """A single value in a field of our own (a date, a moment, true or false)."""
 
-    def filter(self, queryset, value):
-        return django_filters.Filter.filter(self, queryset, value)
+
+class ChoiceFilter(DeclaredFilter, django_filters.ChoiceFilter):
+    pass
+
+
+class TextFilter(DeclaredFilter, django_filters.CharFilter):
+    pass
 
 
 class EventFilterForm(forms.Form):
@@ -186,8 +211,9 @@ class EventFilterForm(forms.Form):
                 f"Give 1 to {MAX_QUERY_WORDS} words of letters or digits, at most "
                 f"{MAX_QUERY_LENGTH} characters.",
             )
-        for name, (model, listing) in REFERENCES.items():
-            self._check_public(name, model, listing, data.get(name))
+        for name, filter_ in EventFilterSet.base_filters.items():
+            if filter_.references is not None:
+                self._check_public(name, *filter_.references, data.get(name))
         return data
 
     def _check_public(self, name, model, listing, slugs):
@@ -202,127 +228,161 @@ class EventFilterForm(forms.Form):
             )
 
 
+# Effects ---------------------------------------------------------------------------------
+
+
+def _dates(queryset, data, **bounds):
+    """Overlapping (default) or within, as date_match asks; each bound applies on its own."""
+    if data.get("date_match") == "within":
+        return queryset.within(**bounds)
+    return queryset.overlapping(**bounds)
+
+
+def _linked(through, target):
+    """Events linked to one of the slugs, through a subquery on the link table alone.
+
+    An event on two matching platforms is listed once; the link table's (target, event)
+    index answers it without reading events.
+    """
+
+    def effect(queryset, slugs, data):
+        links = through.objects.filter(**{f"{target}__slug__in": slugs})
+        return queryset.filter(pk__in=links.values("event_id"))
+
+    return effect
+
+
+def _roles_alone(queryset, roles, data):
+    # With actor given, the actor's filter reads the roles (the same row); without, any actor.
+    return queryset if data.get("actor") else queryset.with_actor_role(None, roles)
+
+
 class EventFilterSet(django_filters.FilterSet):
     date_from = FieldFilter(
         field_class=PartialDateField,
-        method="read_later",
+        effect=lambda queryset, value, data: _dates(queryset, data, start=value.earliest),
+        example="2014",
+        place=Place("From", 2, placeholder="2014"),
         help_text="Start of the date range: a year, month or day, such as 2014, 2014-05 or "
         "2014-05-27. A month or a year starts on its first day.",
     )
     date_to = FieldFilter(
         field_class=PartialDateField,
-        method="read_later",
+        effect=lambda queryset, value, data: _dates(queryset, data, end=value.latest),
+        example="2014-05",
+        place=Place("To", 3, placeholder="2014-12"),
         help_text="End of the date range, such as 2014 or 2014-05. A month or a year ends on its "
         "last day: date_from=2014-03&date_to=2014-03 is the whole of March 2014.",
     )
-    date_match = django_filters.ChoiceFilter(
+    date_match = ChoiceFilter(
         choices=DATE_MATCH_CHOICES,
-        method="read_later",
         error_messages={"invalid_choice": "'%(value)s' is not accepted; use overlaps or within."},
         help_text="overlaps (default): events that may have touched the range; an event dated "
         "'March 2014' overlaps 2014-03-15 to 2014-04-15. within: events certainly inside it; "
         "'March 2014' is within 2014 but not within 2014-03-15 to 2014-04-15. An ongoing event "
         "is within no range that has an end.",
+    )  # read by date_from and date_to
+    type = ValuesFilter(
+        effect=lambda queryset, slugs, data: queryset.filter(event_type__slug__in=slugs),
+        example=["account-removal"],
+        place=Place("Type", 5, choices=True),
+        references=(EventType, "/api/v1/event-types/"),
+        help_text="Event type slug, repeatable (OR): type=account-removal.",
     )
-    type = ValuesFilter(help_text="Event type slug, repeatable (OR): type=account-removal.")
     category = ValuesFilter(
-        help_text="Category slug, repeatable (OR); includes its types: category=content-control."
+        effect=lambda queryset, slugs, data: queryset.in_categories(slugs),
+        example=["content-control"],
+        place=Place("Category", 4, choices=True),
+        references=(EventCategory, "/api/v1/event-types/"),
+        help_text="Category slug, repeatable (OR); includes its types: category=content-control.",
     )
     country = ValuesFilter(
         field_class=CountryField,
+        effect=lambda queryset, codes, data: _filter_countries(queryset, codes),
+        example=["CN"],
+        place=Place("Country", 6, choices=True),
         help_text="ISO 3166 code, or 'global' for events that span the world; repeatable (OR): "
         "country=CN&country=IR.",
     )
-    actor = ValuesFilter(help_text="Actor slug, repeatable (OR): actor=tencent.")
+    actor = ValuesFilter(
+        effect=lambda queryset, slugs, data: queryset.with_actor_role(slugs, data.get("role")),
+        example=["tencent"],
+        place=Place("Actor", 8, choices=True),
+        references=(Actor, "/api/v1/actors/"),
+        help_text="Actor slug, repeatable (OR): actor=tencent.",
+    )
     role = ValuesFilter(
         field_class=choices_field(Role.choices),
+        effect=_roles_alone,
+        example=["operated_platform"],
         help_text="Role an actor played, repeatable (OR): role=targeted. Together with actor, "
         "that actor in that role: actor=tencent&role=operated_platform. Roles: "
         + ", ".join(f"{code} ({label})" for code, label in Role.choices)
         + ".",
     )
-    platform = ValuesFilter(help_text="Platform slug, repeatable (OR): platform=wechat.")
-    tag = ValuesFilter(help_text="Tag slug, repeatable (OR): tag=instant-messaging.")
+    platform = ValuesFilter(
+        effect=_linked(Event.platforms.through, "platform"),
+        example=["wechat"],
+        place=Place("Platform", 7, choices=True),
+        references=(Platform, "/api/v1/platforms/"),
+        help_text="Platform slug, repeatable (OR): platform=wechat.",
+    )
+    tag = ValuesFilter(
+        effect=_linked(Event.tags.through, "tag"),
+        example=["instant-messaging"],
+        references=(Tag, "/api/v1/tags/"),
+        help_text="Tag slug, repeatable (OR): tag=instant-messaging.",
+    )
     verification = ValuesFilter(
         field_class=choices_field(Verification.choices),
+        effect=lambda queryset, values, data: queryset.filter(verification__in=values),
+        example=["corroborated"],
         help_text="Verification, repeatable (OR): verification=corroborated. Values: "
         + ", ".join(f"{code} ({label})" for code, label in Verification.choices)
         + ".",
     )
     ongoing = FieldFilter(
         field_class=StrictBooleanField,
-        method="filter_ongoing",
+        effect=lambda queryset, value, data: queryset.filter(date_latest__isnull=value),
+        example="true",
         help_text="true: only events that have not ended; false: only events with an end.",
     )
     updated_since = FieldFilter(
         field_class=MomentField,
-        method="filter_updated_since",
+        effect=lambda queryset, value, data: queryset.filter(updated_at__gte=value),
+        example="2026-11-28T09:00:00Z",
         help_text="Events changed at or after this moment, ISO 8601 with a time zone: "
         "2026-11-28T09:00:00Z.",
     )
-    q = django_filters.CharFilter(
-        method="read_later",
-        help_text="Words searched in titles, summaries, places, actor and platform names and "
-        "aliases, and quoted passages. Every word must begin a word of the event, in any "
-        "letter case: q=arrest wechat finds 'arrested ... WeChat'.",
+    q = TextFilter(
+        effect=lambda queryset, value, data: queryset.matching(value),
+        example="wechat accounts",
+        place=Place("Words", 1),
+        help_text="Words searched in titles, summaries (in English and in the original "
+        "language), places, actor and platform names and aliases, and quoted passages. Every "
+        "word must begin a word of the event, in any letter case: q=arrest wechat finds "
+        "'arrested ... WeChat'.",
     )
-    ordering = django_filters.ChoiceFilter(
+    ordering = ChoiceFilter(
         choices=ORDERING_CHOICES,
-        method="read_later",
         error_messages={
             "invalid_choice": "'%(value)s' is not accepted; use date, -date or updated."
         },
         help_text="date (default), -date, or updated (for syncing a copy).",
-    )
+    )  # read by the views: the order of pages and exports
 
     class Meta:
         model = Event
         fields = []
         form = EventFilterForm
 
-    def read_later(self, queryset, name, value):
-        return queryset  # read in filter_queryset, where the filters that work together meet
-
-    def filter_ongoing(self, queryset, name, value):
-        return queryset.filter(date_latest__isnull=value)
-
-    def filter_updated_since(self, queryset, name, value):
-        return queryset.filter(updated_at__gte=value)
-
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
-        queryset = self._filter_dates(queryset, data)
-        if data.get("actor") or data.get("role"):
-            queryset = queryset.with_actor_role(data.get("actor"), data.get("role"))
-        if data.get("type"):
-            queryset = queryset.filter(event_type__slug__in=data["type"])
-        if data.get("category"):
-            queryset = queryset.filter(event_type__category__slug__in=data["category"])
-        if data.get("country"):
-            queryset = _filter_countries(queryset, data["country"])
-        if data.get("verification"):
-            queryset = queryset.filter(verification__in=data["verification"])
-        # Many-to-many through a subquery, so an event on two matching platforms is listed once.
-        # The link table alone answers it, from its (platform, event) index.
-        if data.get("platform"):
-            links = Event.platforms.through.objects.filter(platform__slug__in=data["platform"])
-            queryset = queryset.filter(pk__in=links.values("event_id"))
-        if data.get("tag"):
-            links = Event.tags.through.objects.filter(tag__slug__in=data["tag"])
-            queryset = queryset.filter(pk__in=links.values("event_id"))
-        if data.get("q"):
-            queryset = queryset.matching(data["q"])
+        for name, filter_ in self.filters.items():
+            value = data.get(name)
+            if filter_.effect is not None and value not in (None, "", []):
+                queryset = filter_.effect(queryset, value, data)
         return queryset
-
-    def _filter_dates(self, queryset, data):
-        start, end = data.get("date_from"), data.get("date_to")
-        if not (start or end):
-            return queryset
-        bounds = (start.earliest if start else None, end.latest if end else None)
-        if data.get("date_match") == "within":
-            return queryset.within(*bounds)
-        return queryset.overlapping(*bounds)
 
     @property
     def sort_order(self):
@@ -374,23 +434,6 @@ def filter_errors(filterset):
     )
 
 
-EXAMPLES = {
-    "date_from": "2014",
-    "date_to": "2014-05",
-    "type": ["account-removal"],
-    "category": ["content-control"],
-    "country": ["CN"],
-    "actor": ["tencent"],
-    "role": ["operated_platform"],
-    "platform": ["wechat"],
-    "tag": ["instant-messaging"],
-    "verification": ["corroborated"],
-    "ongoing": "true",
-    "updated_since": "2026-11-28T09:00:00Z",
-    "q": "wechat accounts",
-}
-
-
 def _parameter_schema(name, filter_):
     """Describe one filter for OpenAPI: type, accepted values, help text and an example."""
     field_class = filter_.field_class
@@ -408,7 +451,7 @@ def _parameter_schema(name, filter_):
         schema = {"type": "string", "maxLength": MAX_QUERY_LENGTH}
     else:
         return None  # choice filters: drf-spectacular lists their values itself
-    return {**schema, "description": filter_.extra.get("help_text", ""), "example": EXAMPLES[name]}
+    return {**schema, "description": filter_.extra.get("help_text", ""), "example": filter_.example}
 
 
 def _values_pattern(value):

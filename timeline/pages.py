@@ -18,8 +18,8 @@ from django_countries import countries
 
 from events.choices import DatePrecision, EventStatus
 from events.dates import parse_date
+from events.formats import PUBLIC_ID
 from events.models import Actor, Event, EventCategory, EventType, Platform
-from events.resources import PUBLIC_ID
 
 from . import caching, stats
 from .caching import cache_public_page
@@ -28,7 +28,6 @@ from .filters import EventFilterSet
 PAGE_SIZE = 50
 CHART_MONTHS_UP_TO_YEARS = 3  # a shorter span is drawn month by month
 CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 120, 12
-FILTER_FIELDS = ("q", "date_from", "date_to", "category", "type", "country", "platform", "actor")
 
 
 class QuickSelect(forms.Select):
@@ -49,26 +48,38 @@ class QuickSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(attrs), options)
 
 
-class TimelineFilterForm(forms.Form):
-    """What the reader sees; EventFilterSet does the filtering and the checking."""
+def _placed_filters():
+    """The events filters a reader sees on the page, as their declarations place them."""
+    placed = [(name, f.place) for name, f in EventFilterSet.base_filters.items() if f.place]
+    return sorted(placed, key=lambda item: item[1].position)
 
-    q = forms.CharField(label="Words", required=False)
-    date_from = forms.CharField(
-        label="From", required=False, widget=forms.TextInput(attrs={"placeholder": "2014"})
-    )
-    date_to = forms.CharField(
-        label="To", required=False, widget=forms.TextInput(attrs={"placeholder": "2014-12"})
-    )
-    category = forms.ChoiceField(widget=QuickSelect, label="Category", required=False)
-    type = forms.ChoiceField(widget=QuickSelect, label="Type", required=False)
-    country = forms.ChoiceField(widget=QuickSelect, label="Country", required=False)
-    platform = forms.ChoiceField(widget=QuickSelect, label="Platform", required=False)
-    actor = forms.ChoiceField(widget=QuickSelect, label="Actor", required=False)
+
+PLACED_FILTERS = _placed_filters()
+FILTER_FIELDS = tuple(name for name, _place in PLACED_FILTERS)
+
+
+class TimelineFilterForm(forms.Form):
+    """What the reader sees; EventFilterSet does the filtering and the checking.
+
+    Its fields are the filters that declare a place on the page (timeline.filters.Place).
+    """
 
     def __init__(self, *args, version=None, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, choices in filter_choices(version).items():
-            self.fields[name].choices = [("", "Any"), *choices]
+        choices = filter_choices(version) if any(p.choices for _n, p in PLACED_FILTERS) else {}
+        for name, place in PLACED_FILTERS:
+            if place.choices:
+                self.fields[name] = forms.ChoiceField(
+                    widget=QuickSelect,
+                    label=place.label,
+                    required=False,
+                    choices=[("", "Any"), *choices[name]],
+                )
+            else:
+                attrs = {"placeholder": place.placeholder} if place.placeholder else {}
+                self.fields[name] = forms.CharField(
+                    label=place.label, required=False, widget=forms.TextInput(attrs=attrs)
+                )
 
 
 def filter_choices(version):

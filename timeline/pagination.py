@@ -40,6 +40,9 @@ class SortKey:
         prefix = "-" if descending else ""
         return (f"{prefix}{self.field}", f"{prefix}pk")
 
+    def reversed(self):
+        return SortKey(self.field, not self.descending)
+
     def after(self, value, pk, reverse=False):
         """Return the condition for rows strictly after (value, pk) in this order."""
         descending = self.descending != reverse
@@ -66,7 +69,12 @@ class KeysetPagination(BasePagination):
     count_query_param = "count"
     query_parameters = (cursor_query_param, page_size_query_param, count_query_param)
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, fetch=None):
+        """Return the page's rows: model instances, or what fetch(ids, sort) reads for them.
+
+        fetch receives the page's ids (an ordered, sliced QuerySet of values("pk")) and the
+        order to return them in; its rows have pk and sort_value (events.public Documents).
+        """
         self.request = request
         self.page_size = self._page_size(request)
         self.ordering = getattr(view, "get_ordering", lambda: "id")()
@@ -76,7 +84,12 @@ class KeysetPagination(BasePagination):
         backwards = cursor is not None and cursor["direction"] == "prev"
         if cursor is not None:
             queryset = queryset.filter(self.sort.after(cursor["value"], cursor["pk"], backwards))
-        rows = list(queryset.order_by(*self.sort.order_by(backwards))[: self.page_size + 1])
+        ordered = queryset.order_by(*self.sort.order_by(backwards))
+        if fetch is None:
+            rows = list(ordered[: self.page_size + 1])
+        else:
+            ids = ordered.values("pk")[: self.page_size + 1]
+            rows = fetch(ids, self.sort.reversed() if backwards else self.sort)
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if backwards:
@@ -110,7 +123,7 @@ class KeysetPagination(BasePagination):
         return self._link(self.rows[0], "prev")
 
     def _link(self, row, direction):
-        value = getattr(row, self.sort.field)
+        value = row.sort_value if hasattr(row, "sort_value") else getattr(row, self.sort.field)
         value = value.isoformat() if hasattr(value, "isoformat") else value
         token = json.dumps(
             {"o": self.ordering, "d": direction, "v": value, "k": row.pk},

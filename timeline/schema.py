@@ -7,8 +7,12 @@ adds both to each operation, so that clients and schemathesis (bin/fuzz) hold th
 what it really does.
 """
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
+
+from events.public.openapi import event_components
 
 from . import exports
 from .serializers import ErrorSerializer
@@ -42,22 +46,34 @@ HEADERS = {
     "filtered and when.",
     "Retry-After": "Seconds to wait before asking again.",
 }
-CSV_SCHEMA = {
-    "type": "string",
-    "description": "RFC 4180 CSV in UTF-8, one row per event after a header row: "
-    + ", ".join(column.name for column in exports.CSV_COLUMNS)
-    + ". Text cells that begin with =, +, -, @, a tab or a line break start with '.",
-}
-NDJSON_SCHEMA = {
-    "type": "string",
-    "description": "One Event (the JSON list's objects) per line, in the list's order.",
-}
 FORMAT_DESCRIPTION = (
-    "json (default): pages of JSON. csv, ndjson or timelinejs: the whole filtered set, "
-    "streamed (also chosen by Accept: text/csv, application/x-ndjson or "
-    "application/vnd.timelinejs+json). TimelineJS asked for by format= is sent as "
-    "application/json, so TimelineJS and browsers read it as they are."
+    "json (default): pages of JSON. "
+    + ", ".join(exports.FORMATS)
+    + ": the whole filtered set, streamed (also chosen by an Accept header naming "
+    + " or ".join(fmt.media_type for fmt in exports.FORMATS.values())
+    + "). A format sent under another media type (TimelineJS as application/json, so that "
+    "TimelineJS and browsers read it as they are) is sent under its own when Accept names it."
 )
+
+
+class EventDocumentExtension(OpenApiSerializerExtension):
+    """The Event component, from the registry of public fields (events.public.openapi)."""
+
+    target_class = "timeline.serializers.EventDocumentSchema"
+
+    def get_name(self, auto_schema, direction):
+        return "Event"
+
+    def map_serializer(self, auto_schema, direction):
+        components = event_components()
+        event = components.pop("Event")
+        for name, schema in components.items():
+            auto_schema.registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+                )
+            )
+        return event
 
 
 class TimelineJSTextSerializer(serializers.Serializer):
@@ -132,29 +148,32 @@ class PublicAutoSchema(AutoSchema):
 
     def _streamed_formats(self):
         return [
-            renderer.format
+            renderer.export_format
             for renderer in self.view.renderer_classes
             if getattr(renderer, "streamed", False)
         ]
 
     def _describe_ok(self, ok):
         content = ok.get("content", {})
-        if "timelinejs" in self._streamed_formats():
-            timelinejs = self.resolve_serializer(TimelineJSSerializer, "response").ref
-            content["application/json"] = {
-                "schema": {"oneOf": [content["application/json"]["schema"], timelinejs]}
-            }
-            content["application/vnd.timelinejs+json"] = {"schema": timelinejs}
-        if "text/csv" in content:
-            content["text/csv"] = {"schema": CSV_SCHEMA}
-        if "application/x-ndjson" in content:
-            content["application/x-ndjson"] = {"schema": NDJSON_SCHEMA}
+        for export_format in self._streamed_formats():
+            schema = self._body_schema(export_format)
+            content[export_format.media_type] = {"schema": schema, "x-rows": export_format.rows}
+            if export_format.content_type:  # also sent as this: either body may come
+                sent = content.setdefault(export_format.content_type, {"schema": {}})
+                sent["schema"] = {"oneOf": [sent["schema"], schema]}
+                # Only exports carry X-Row-Count: a body of this type that does is the export.
+                sent["x-rows"] = export_format.rows
         names = ["ETag"]
         if self._is_list_view():
             names.append("Link")
         if self._streamed_formats():
             names += [exports.ROW_COUNT_HEADER, "Content-Disposition"]
         ok["headers"] = {name: _header(name) for name in names}
+
+    def _body_schema(self, export_format):
+        if export_format.name == "timelinejs":
+            return self.resolve_serializer(TimelineJSSerializer, "response").ref
+        return {"type": "string", "description": export_format.description}
 
     def _errors(self, has_lookup):
         error_schema = self.resolve_serializer(ErrorSerializer, "response").ref

@@ -1,34 +1,14 @@
 """What the public API shows. Every field is listed: nothing unlisted (notes, drafts) leaks."""
 
-import functools
+import datetime
 
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import get_language
-from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from events.choices import (
-    EventStatus,
-    RelationType,
-    Role,
-    Verification,
-)
-from events.models import (
-    Actor,
-    Citation,
-    Event,
-    EventActor,
-    EventCategory,
-    EventCount,
-    EventRelation,
-    EventType,
-    Platform,
-    Source,
-    Tag,
-)
+from events.models import Actor, EventCategory, EventType, Platform, Source, Tag
+from events.public.documents import Bases
 
 
 def absolute(context, path):
@@ -51,6 +31,23 @@ def event_page_base(context):
     return absolute(context, event_page_path(SAMPLE_ID)).removesuffix(f"{SAMPLE_ID}/")
 
 
+def event_bases(context):
+    """Return the absolute URLs that an event's public id and a slash complete: its page and
+    its place in the API (events.public.documents writes them into every event)."""
+    api_path = reverse("api:event-detail", args=[SAMPLE_ID]).removesuffix(f"{SAMPLE_ID}/")
+    return Bases(page=event_page_base(context), api=absolute(context, api_path))
+
+
+def moment_text(value):
+    """Write a moment as the API writes every moment: in UTC, 2014-05-28T09:00:00Z."""
+    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+class EventDocumentSchema(serializers.Serializer):
+    """An event in the API: its schema is written from the registry of public fields
+    (events.public.openapi, registered by timeline.schema); the database writes its JSON."""
+
+
 class NamedRefSerializer(serializers.Serializer):
     slug = serializers.SlugField(help_text="Stable short name, used in filters.")
     name = serializers.CharField()
@@ -62,330 +59,6 @@ class AliasSerializer(serializers.Serializer):
     language = serializers.CharField(
         help_text="BCP 47 language tag, such as zh-hans; may be empty."
     )
-
-
-class EventDateSerializer(serializers.Serializer):
-    text = serializers.CharField(source="date_text", help_text="As entered, in EDTF: 2014-03.")
-    earliest = serializers.DateField(
-        source="date_earliest", help_text="Earliest day the event may have touched."
-    )
-    latest = serializers.DateField(
-        source="date_latest",
-        allow_null=True,
-        help_text="Latest day it may have touched; null while ongoing.",
-    )
-    precision = serializers.CharField(
-        source="date_precision", help_text="day, month, season, year, decade or century."
-    )
-    is_approximate = serializers.BooleanField(source="date_is_approximate")
-    is_uncertain = serializers.BooleanField(source="date_is_uncertain")
-    is_ongoing = serializers.BooleanField(help_text="True when the event has no end yet.")
-    display = serializers.CharField(
-        source="date_display", help_text="As a reader says it: c. April 2014."
-    )
-
-
-class ActorRoleSerializer(serializers.ModelSerializer):
-    slug = serializers.SlugField(source="actor.slug")
-    name = serializers.CharField(source="actor.name")
-    role_label = serializers.CharField(source="get_role_display")
-
-    class Meta:
-        model = EventActor
-        fields = ("slug", "name", "role", "role_label", "note")
-
-
-class CitedSourceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Source
-        fields = ("key", "title", "publisher", "published_on", "url", "archive_url", "kind")
-
-
-class CitationSerializer(serializers.ModelSerializer):
-    source = CitedSourceSerializer()
-
-    class Meta:
-        model = Citation
-        fields = ("source", "quote", "locator")
-
-
-class CountSerializer(serializers.ModelSerializer):
-    text = serializers.CharField(source="__str__", help_text="Such as 'More than 40 accounts'.")
-
-    class Meta:
-        model = EventCount
-        fields = ("qualifier", "quantity", "unit", "note", "text")
-
-
-class RelationSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=RelationType.choices)
-    label = serializers.CharField(help_text="How to read it: '<this event> is part of <event>'.")
-    direction = serializers.ChoiceField(
-        choices=["outgoing", "incoming"],
-        help_text="outgoing: this event is the first of the pair; incoming: the second.",
-    )
-    event = serializers.CharField(help_text="Public id of the other event.")
-    title = serializers.CharField(help_text="Title of the other event.")
-    note = serializers.CharField()
-
-
-RELATED_ROWS = "related_rows"  # context key: RelatedRows of the events being serialised
-ROLE_LABELS = dict(Role.choices)
-RELATION_LABELS = dict(RelationType.choices)
-VERIFICATION_LABELS = dict(Verification.choices)
-
-
-class RelatedRows:
-    """What events show of their related rows, as the API writes it, in seven queries."""
-
-    def __init__(self, event_ids):
-        self.event_ids = set(event_ids)
-        self.rows = {event_id: _empty_related() for event_id in self.event_ids}
-        ids = list(self.event_ids)
-        self._roles(ids)
-        self._named("platforms", Event.platforms.through, "platform", ids)
-        self._named("tags", Event.tags.through, "tag", ids)
-        self._citations(ids)
-        self._counts(ids)
-        self._relations(ids)
-
-    def of(self, event_id):
-        return self.rows[event_id]
-
-    def _add(self, event_id, name, item):
-        self.rows[event_id][name].append(item)
-
-    def _roles(self, ids):
-        roles = EventActor.objects.filter(event_id__in=ids).order_by("id")
-        for event_id, slug, name, role, note in roles.values_list(
-            "event_id", "actor__slug", "actor__name", "role", "note"
-        ):
-            item = {"slug": slug, "name": name, "role": role}
-            item |= {"role_label": ROLE_LABELS.get(role, role), "note": note}
-            self._add(event_id, "actors", item)
-
-    def _named(self, name, through, target, ids):
-        links = through.objects.filter(event_id__in=ids).order_by(f"{target}_id")
-        for event_id, slug, label in links.values_list(
-            "event_id", f"{target}__slug", f"{target}__name"
-        ):
-            self._add(event_id, name, {"slug": slug, "name": label})
-
-    def _citations(self, ids):
-        citations = Citation.objects.filter(event_id__in=ids).order_by("id")
-        fields = ("key", "title", "publisher", "published_on", "url", "archive_url", "kind")
-        for event_id, quote, locator, *source in citations.values_list(
-            "event_id", "quote", "locator", *(f"source__{field}" for field in fields)
-        ):
-            cited = dict(zip(fields, source, strict=True))
-            if cited["published_on"] is not None:
-                cited["published_on"] = cited["published_on"].isoformat()
-            self._add(event_id, "citations", {"source": cited, "quote": quote, "locator": locator})
-
-    def _counts(self, ids):
-        counts = EventCount.objects.filter(event_id__in=ids).order_by("id")
-        for event_id, qualifier, quantity, unit, note in counts.values_list(
-            "event_id", "qualifier", "quantity", "unit", "note"
-        ):
-            text = EventCount.describe(qualifier, quantity, unit)
-            item = {"qualifier": qualifier, "quantity": quantity, "unit": unit, "note": note}
-            self._add(event_id, "counts", item | {"text": text})
-
-    def _relations(self, ids):
-        # Links to published events only, outgoing then incoming, each in the order made. The
-        # other event's status is read and checked here rather than filtered in SQL: a filter
-        # on it lets SQLite's planner start from every published event instead of the links.
-        links = EventRelation.objects.order_by("id")
-        for direction, this, other in (("outgoing", "from", "to"), ("incoming", "to", "from")):
-            linked = links.filter(**{f"{this}_event_id__in": ids})
-            for event_id, kind, note, public_id, title, status in linked.values_list(
-                f"{this}_event_id",
-                "relation_type",
-                "note",
-                f"{other}_event__public_id",
-                f"{other}_event__title",
-                f"{other}_event__status",
-            ):
-                if status != EventStatus.PUBLISHED:
-                    continue
-                self._add(
-                    event_id,
-                    "relations",
-                    {
-                        "type": kind,
-                        "label": RELATION_LABELS[kind],
-                        "direction": direction,
-                        "event": public_id,
-                        "title": title,
-                        "note": note,
-                    },
-                )
-
-
-def _empty_related():
-    return {name: [] for name in ("actors", "platforms", "tags", "citations", "counts")} | {
-        "relations": []
-    }
-
-
-class EventListSerializer(serializers.ListSerializer):
-    """Serialises a page of events with their related rows loaded once for the page."""
-
-    def to_representation(self, data):
-        events = list(data.all() if hasattr(data, "all") else data)
-        self.context[RELATED_ROWS] = RelatedRows([event.pk for event in events])
-        return [self.child.to_representation(event) for event in events]
-
-
-class EventSerializer(serializers.ModelSerializer):
-    id = serializers.CharField(source="public_id", help_text="Stable public id: CN-2014-0003.")
-    type = NamedRefSerializer(source="event_type", allow_null=True)
-    category = NamedRefSerializer(source="event_type.category", allow_null=True, default=None)
-    date = EventDateSerializer(source="*")
-    country = serializers.CharField(help_text="ISO 3166 code; empty for global events.")
-    country_name = serializers.CharField(source="country.name")
-    actors = ActorRoleSerializer(source="actor_roles", many=True)
-    platforms = NamedRefSerializer(many=True)
-    tags = NamedRefSerializer(many=True)
-    citations = CitationSerializer(many=True)
-    counts = CountSerializer(many=True)
-    relations = serializers.SerializerMethodField()
-    verification_label = serializers.CharField(source="get_verification_display")
-    url = serializers.SerializerMethodField(help_text="The event's public page.")
-    api_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Event
-        list_serializer_class = EventListSerializer
-        fields = (
-            "id",
-            "title",
-            "summary",
-            "type",
-            "category",
-            "date",
-            "country",
-            "country_name",
-            "is_global",
-            "locality",
-            "latitude",
-            "longitude",
-            "actors",
-            "platforms",
-            "tags",
-            "citations",
-            "counts",
-            "relations",
-            "verification",
-            "verification_label",
-            "first_published_at",
-            "updated_at",
-            "url",
-            "api_url",
-        )
-
-    def to_representation(self, event):
-        """Return the same dict DRF's declared fields would, several times faster.
-
-        Walking nested serializers over prefetched model instances cost more than everything
-        else on a page, so related rows come as plain values, loaded in bulk for a whole page
-        (EventListSerializer) or for this one event. Tests compare the result with DRF's own
-        output (generic_representation), so the two cannot drift apart.
-        """
-        related = self.context.get(RELATED_ROWS)
-        if related is None or event.pk not in related.event_ids:
-            related = RelatedRows([event.pk])
-        decimal = self.fields["latitude"].to_representation
-        event_type = event.event_type
-        category = event_type.category if event_type is not None else None
-        return {
-            "id": event.public_id,
-            "title": event.title,
-            "summary": event.summary,
-            "type": _named(event_type),
-            "category": _named(category),
-            "date": {
-                "text": event.date_text,
-                "earliest": event.date_earliest.isoformat(),
-                "latest": event.date_latest.isoformat() if event.date_latest else None,
-                "precision": event.date_precision,
-                "is_approximate": event.date_is_approximate,
-                "is_uncertain": event.date_is_uncertain,
-                "is_ongoing": event.date_latest is None,
-                "display": event.date_display,
-            },
-            "country": str(event.country),
-            "country_name": _country_name(event.country.code, get_language()),
-            "is_global": event.is_global,
-            "locality": event.locality,
-            "latitude": None if event.latitude is None else decimal(event.latitude),
-            "longitude": None if event.longitude is None else decimal(event.longitude),
-            **related.of(event.pk),
-            "verification": event.verification,
-            "verification_label": VERIFICATION_LABELS.get(event.verification, event.verification),
-            "first_published_at": _moment(event.first_published_at),
-            "updated_at": _moment(event.updated_at),
-            "url": self.get_url(event),
-            "api_url": self.get_api_url(event),
-        }
-
-    def generic_representation(self, event):
-        """Return what DRF's declared fields give, field by field (the reference for tests)."""
-        return super().to_representation(event)
-
-    @extend_schema_field(RelationSerializer(many=True))
-    def get_relations(self, event):
-        """Links to other published events, both ways (prefetched: no query per event)."""
-        relations = [
-            _relation(link, "outgoing", link.to_event) for link in event.relations_out.all()
-        ]
-        relations += [
-            _relation(link, "incoming", link.from_event) for link in event.relations_in.all()
-        ]
-        return relations
-
-    def get_url(self, event) -> str:
-        return f"{self._bases()[0]}{event.public_id}/"
-
-    def get_api_url(self, event) -> str:
-        return f"{self._bases()[1]}{event.public_id}/"
-
-    def _bases(self):
-        """Return the absolute URLs that a public id and a slash complete, found once."""
-        root = self.parent if self.parent is not None else self
-        if not hasattr(root, "_url_bases"):
-            api_path = reverse("api:event-detail", args=[SAMPLE_ID]).removesuffix(f"{SAMPLE_ID}/")
-            root._url_bases = (event_page_base(self.context), absolute(self.context, api_path))
-        return root._url_bases
-
-
-@functools.lru_cache(maxsize=1024)
-def _country_name(code, language):
-    """Return a country's name in a language: django-countries looks it up slowly each time."""
-    return countries.name(code) if code else ""
-
-
-def _moment(value):
-    """Write a moment as DRF's DateTimeField does: in the current time zone, UTC as Z."""
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _named(row):
-    return None if row is None else {"slug": row.slug, "name": row.name}
-
-
-def _relation(link, direction, other):
-    return {
-        "type": link.relation_type,
-        "label": link.get_relation_type_display(),
-        "direction": direction,
-        "event": other.public_id,
-        "title": other.title,
-        "note": link.note,
-    }
 
 
 EVENT_COUNTS = "event_counts"  # context key, with the model: {row id: published events}
@@ -563,49 +236,20 @@ class StatsSerializer(serializers.Serializer):
     results = StatsRowSerializer(many=True)
 
 
-CURRENT = ("published", "updated")  # the changes that carry the event as now published
-
-
-class ChangeListSerializer(serializers.ListSerializer):
-    """Serialises a page of changes with their events' related rows loaded once for the page.
-
-    Without it each change's event loaded its own related rows (seven queries per change) in
-    a serializer of its own (DRF builds its fields again each time): 7 s for 1,000 changes.
-    """
-
-    def to_representation(self, data):
-        changes = list(data.all() if hasattr(data, "all") else data)
-        current = [change.pk for change in changes if change.change in CURRENT]
-        self.context[RELATED_ROWS] = RelatedRows(current)
-        self.event_serializer = EventSerializer(context=self.context)
-        return [self.child.to_representation(change) for change in changes]
-
-
 class ChangeSerializer(serializers.Serializer):
-    event = serializers.CharField(source="public_id", help_text="Public id of the event.")
+    """One change in the feed, for the schema: the view writes the page itself."""
+
+    event = serializers.CharField(help_text="Public id of the event.")
     change = serializers.ChoiceField(
         choices=["published", "updated", "retracted", "withdrawn"],
         help_text="published: new to the public; updated: changed; retracted: withdrawn as "
         "wrong, drop it; withdrawn: taken back for review, drop it until it returns.",
     )
-    at = serializers.DateTimeField(source="updated_at", help_text="When it changed.")
-    retraction_reason = serializers.SerializerMethodField(
-        help_text="Why a retracted event was withdrawn; null for other changes."
+    at = serializers.DateTimeField(help_text="When it changed (UTC).")
+    retraction_reason = serializers.CharField(
+        allow_null=True, help_text="Why a retracted event was withdrawn; null for other changes."
     )
-    data = serializers.SerializerMethodField(help_text="The event as now published, or null.")
-
-    class Meta:
-        list_serializer_class = ChangeListSerializer
-
-    def get_retraction_reason(self, event) -> str | None:
-        return event.retraction_reason if event.change == "retracted" else None
-
-    @extend_schema_field(EventSerializer(allow_null=True))
-    def get_data(self, event):
-        if event.change not in CURRENT:
-            return None
-        shared = getattr(self.parent, "event_serializer", None)
-        return (shared or EventSerializer(context=self.context)).to_representation(event)
+    data = EventDocumentSchema(allow_null=True, help_text="The event as now published, or null.")
 
 
 class ErrorSerializer(serializers.Serializer):

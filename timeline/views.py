@@ -3,7 +3,7 @@
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
@@ -16,39 +16,32 @@ from rest_framework.views import APIView, exception_handler
 
 from events.choices import EventStatus
 from events.models import Actor, Event, EventType, Platform, Source, Tag
+from events.public.documents import EventDocuments
 
 from . import caching, exports, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
-from .pagination import KeysetPagination
+from .pagination import SORT_KEYS, KeysetPagination
 from .schema import PublicAutoSchema
 from .serializers import (
     ActorSerializer,
     ChangeSerializer,
-    EventSerializer,
+    EventDocumentSchema,
     EventTypeSerializer,
     PlatformSerializer,
     SourceSerializer,
     StatsSerializer,
     TagSerializer,
-    event_page_base,
+    event_bases,
+    moment_text,
 )
-
-# Formats streamed whole by timeline.exports; JSON pages go through DRF's renderer.
-STREAMED_FORMATS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "ndjson": ("application/x-ndjson; charset=utf-8", "ndjson"),
-    "timelinejs": ("application/json; charset=utf-8", "json"),
-}
-# TimelineJS is sent as plain JSON (what TimelineJS and browsers expect from format=), unless
-# the client's Accept asked for this media type by name.
-TIMELINEJS_MEDIA_TYPE = "application/vnd.timelinejs+json"
 
 
 class JSONRenderer(renderers.JSONRenderer):
     """DRF's JSON, written by orjson: a page of a hundred events encodes ten times faster.
 
-    The output is the same compact UTF-8; anything orjson does not know (lazy translations,
-    decimals) goes through DRF's own encoder.
+    The output is the same compact UTF-8; events arrive already written by the database
+    (orjson.Fragment), and anything orjson does not know (lazy translations, decimals) goes
+    through DRF's own encoder.
     """
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
@@ -62,24 +55,26 @@ class StreamedFormatRenderer(renderers.BaseRenderer):
 
     charset = "utf-8"
     streamed = True
+    export_format = None  # the timeline.exports.ExportFormat
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         raise NotImplementedError("streamed formats are written by timeline.exports")
 
 
-class CSVRenderer(StreamedFormatRenderer):
-    media_type = "text/csv"
-    format = "csv"
+def streamed_renderer(export_format):
+    """Return the renderer class that lets content negotiation choose an export format."""
+    return type(
+        f"{export_format.name.title()}Renderer",
+        (StreamedFormatRenderer,),
+        {
+            "media_type": export_format.media_type,
+            "format": export_format.name,
+            "export_format": export_format,
+        },
+    )
 
 
-class NDJSONRenderer(StreamedFormatRenderer):
-    media_type = "application/x-ndjson"
-    format = "ndjson"
-
-
-class TimelineJSRenderer(StreamedFormatRenderer):
-    media_type = "application/vnd.timelinejs+json"
-    format = "timelinejs"
+STREAMED_RENDERERS = [streamed_renderer(fmt) for fmt in exports.FORMATS.values()]
 
 
 class FormatNegotiation(DefaultContentNegotiation):
@@ -157,27 +152,41 @@ class PublicReadMixin:
         return "id"
 
 
+NOT_FOUND = "No Event matches the given query."  # what DRF's get_object says
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Published events, filtered",
         description=(
             "Published events matching the filters, a page at a time (keyset pagination: "
-            "follow next and previous). With format=csv, ndjson or timelinejs (or Accept: "
-            "text/csv or application/x-ndjson) the whole filtered set is streamed instead."
+            "follow next and previous). With format="
+            + ", ".join(exports.FORMATS)
+            + " (or an Accept header naming its media type) the whole filtered set is "
+            "streamed instead."
         ),
+        responses=EventDocumentSchema(many=True),
     ),
-    retrieve=extend_schema(summary="One published event, by its public id"),
+    retrieve=extend_schema(
+        summary="One published event, by its public id", responses=EventDocumentSchema
+    ),
 )
-class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
-    serializer_class = EventSerializer
+class EventViewSet(PublicReadMixin, viewsets.GenericViewSet):
+    """Events as the registry of public fields writes them (events.public), by the database.
+
+    No serializer or model instance on the way: a page is one query that returns each
+    event's JSON text, and the response joins them.
+    """
+
     filterset_class = EventFilterSet
+    pagination_class = KeysetPagination
     lookup_field = "public_id"
     lookup_value_regex = r"[A-Z]{2}-[0-9]{4}-[0-9]{4,}"
     lookup_example = "CN-2014-0001"  # in the seed timeline (schema examples, bin/fuzz)
-    renderer_classes = [JSONRenderer, CSVRenderer, NDJSONRenderer, TimelineJSRenderer]
+    renderer_classes = [JSONRenderer, *STREAMED_RENDERERS]
 
     def get_queryset(self):
-        return Event.objects.published().for_json()
+        return Event.objects.published()
 
     filterset = None  # set by StrictFilterBackend
 
@@ -187,42 +196,42 @@ class EventViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     @caching.serve_cached
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        if request.accepted_renderer.format in STREAMED_FORMATS:
+        if getattr(request.accepted_renderer, "streamed", False):
             return self.export(queryset)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        documents = EventDocuments(queryset.db, event_bases({"request": request}))
+        page = self.paginator.paginate_queryset(queryset, request, self, fetch=documents.page)
+        return self.paginator.get_paginated_response(
+            [orjson.Fragment(document.text) for document in page]
+        )
 
     @caching.serve_cached
-    def retrieve(self, request, *args, **kwargs):
-        event = self.get_object()
-        if request.accepted_renderer.format in STREAMED_FORMATS:
-            single = self.get_queryset().filter(pk=event.pk)
-            return self.export(single, name=event.public_id)
-        return Response(self.get_serializer(event).data)
+    def retrieve(self, request, public_id=None):
+        queryset = self.filter_queryset(self.get_queryset()).filter(public_id=public_id)
+        if getattr(request.accepted_renderer, "streamed", False):
+            if not queryset.exists():
+                raise Http404(NOT_FOUND)
+            return self.export(queryset, name=public_id)
+        documents = EventDocuments(queryset.db, event_bases({"request": request}))
+        found = documents.page(queryset.order_by().values("pk")[:1], SORT_KEYS["id"])
+        if not found:
+            raise Http404(NOT_FOUND)
+        return Response(orjson.Fragment(found[0].text))
 
     def export(self, queryset, name=None):
-        fmt = self.request.accepted_renderer.format
-        ordering = self.get_ordering()
-        content_type, extension = STREAMED_FORMATS[fmt]
-        if fmt == "timelinejs" and TIMELINEJS_MEDIA_TYPE in self.request.headers.get("Accept", ""):
-            content_type = f"{TIMELINEJS_MEDIA_TYPE}; charset=utf-8"
-        if fmt == "csv":
-            body = exports.csv_stream(
-                queryset, ordering=ordering, page_base=event_page_base({"request": self.request})
-            )
-        elif fmt == "ndjson":
-            body = exports.ndjson_stream(
-                queryset, ordering=ordering, context=self.get_serializer_context()
-            )
-        else:
-            body = exports.timelinejs_stream(
-                queryset, ordering=ordering, title="Censorship Timeline"
-            )
+        export_format = self.request.accepted_renderer.export_format
+        export = exports.Export(
+            queryset, self.get_ordering(), event_bases({"request": self.request})
+        )
+        body = export_format.stream(export)
+        content_type = export_format.sent_as
+        if export_format.media_type in self.request.headers.get("Accept", ""):
+            content_type = f"{export_format.media_type}; charset=utf-8"
         # The client's check that the file arrived whole: a stream cut off mid-way is still
         # an HTTP 200, but it holds fewer rows than this.
         rows = exports.export_row_count(queryset, body)
         response = StreamingHttpResponse(body, content_type=content_type)
         response[exports.ROW_COUNT_HEADER] = str(rows)
+        extension = export_format.extension
         filename = (
             f"censorship-timeline_{name}.{extension}"
             if name
@@ -360,15 +369,16 @@ class StatsView(PublicReadMixin, APIView):
     ],
 )
 class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
-    serializer_class = ChangeSerializer
+    serializer_class = ChangeSerializer  # the schema's; the page is written as events are
     query_parameters = ("format", "since", *KeysetPagination.query_parameters)
+    columns = ("public_id", "status", "first_published_at", "retraction_reason")
 
     def get_ordering(self):
         return "updated"
 
     def get_queryset(self):
         # Every event that has ever been public; drafts never published are no one's business.
-        return Event.objects.filter(first_published_at__isnull=False).for_json()
+        return Event.objects.filter(first_published_at__isnull=False)
 
     @caching.serve_cached
     def list(self, request):
@@ -377,10 +387,15 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
         since = self._since(request)
         if since is not None:
             queryset = queryset.filter(updated_at__gte=since)
-        page = self.paginate_queryset(queryset)
-        for event in page:
-            event.change = _change_kind(event, since)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        documents = EventDocuments(queryset.db, event_bases({"request": request}))
+
+        def fetch(ids, sort):
+            # The event as now published, for published events only: a retracted or
+            # withdrawn event is listed with its id, never with its old text.
+            return documents.page(ids, sort, extra=self.columns, when=PUBLISHED_NOW)
+
+        page = self.paginator.paginate_queryset(queryset, request, self, fetch=fetch)
+        return self.paginator.get_paginated_response([_change(row, since) for row in page])
 
     def _since(self, request):
         raw = request.query_params.get("since")
@@ -390,11 +405,26 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
             raise exceptions.ValidationError({"since": list(error.messages)}) from None
 
 
-def _change_kind(event, since):
-    if event.status == EventStatus.RETRACTED:
+PUBLISHED_NOW = f"e.status = '{EventStatus.PUBLISHED}'"
+
+
+def _change(document, since):
+    public_id, status, first_published_at, retraction_reason = document.extra
+    kind = _change_kind(status, first_published_at, since)
+    return {
+        "event": public_id,
+        "change": kind,
+        "at": moment_text(document.sort_value),
+        "retraction_reason": retraction_reason if kind == "retracted" else None,
+        "data": None if document.text is None else orjson.Fragment(document.text),
+    }
+
+
+def _change_kind(status, first_published_at, since):
+    if status == EventStatus.RETRACTED:
         return "retracted"
-    if event.status != EventStatus.PUBLISHED:
+    if status != EventStatus.PUBLISHED:
         return "withdrawn"
-    if since is None or event.first_published_at >= since:
+    if since is None or first_published_at >= since:
         return "published"
     return "updated"

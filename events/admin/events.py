@@ -213,6 +213,10 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
     inlines = (EventActorInline, EventCountInline, CitationInline, EventRelationInline)
     fieldsets = (
         (None, {"fields": ("public_id", "title", "summary", "event_type", "tags", "read_version")}),
+        (
+            "In the source's language",
+            {"fields": ("title_original", "summary_original", "original_language")},
+        ),
         ("When", {"fields": ("date_text", "date_bounds")}),
         ("Where", {"fields": ("country", "is_global", "locality", ("latitude", "longitude"))}),
         ("What it hit", {"fields": ("platforms",)}),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import search
 from ..choices import EventStatus
 from ..models import Event, EventTransition, PublicIdSequence
+from ..public.fields import SEARCHABLE_FIELDS
 
 GLOBAL_AREA = "WW"  # not an ISO 3166 code; ids of events that span the world
 UNKNOWN_AREA = "XX"  # a draft saved before its country is known
@@ -59,7 +60,7 @@ def event_search_refresh(*, event_ids):
     event_ids = list(event_ids)
     for start in range(0, len(event_ids), SEARCH_BATCH):
         batch = Event.objects.filter(pk__in=event_ids[start : start + SEARCH_BATCH])
-        events = batch.only("title", "summary", "locality").prefetch_related(
+        events = batch.only(*SEARCHABLE_FIELDS).prefetch_related(
             "actor_roles__actor__aliases", "platforms__aliases", "citations"
         )
         for event in events:
@@ -69,7 +70,7 @@ def event_search_refresh(*, event_ids):
 
 
 def _searchable_words(event):
-    yield from (event.title, event.summary, event.locality)
+    yield from (getattr(event, name) for name in SEARCHABLE_FIELDS)
     for named in [role.actor for role in event.actor_roles.all()] + list(event.platforms.all()):
         yield named.name
         yield from (alias.name for alias in named.aliases.all())

@@ -49,6 +49,7 @@ from ..models import (
     Source,
     Tag,
 )
+from ..public.fields import SEARCHABLE_FIELDS
 
 GENERATED_NOTE = "[generated]"
 GENERATED_PREFIX = "gen-"
@@ -510,8 +511,7 @@ def _events_batch(rng, writer, counts, refs, types, public_ids, first_id, size, 
                 "retraction_reason": reason,
                 "version": 1,
                 "internal_notes": f"{GENERATED_NOTE} by generate_events.",
-                "search_text": search.search_document(title, summary, place, *names, *aliases,
-                                                      *quoted),
+                "search_text": "",
                 "created_by_id": None,
                 "updated_by_id": None,
             }
@@ -519,6 +519,8 @@ def _events_batch(rng, writer, counts, refs, types, public_ids, first_id, size, 
         row = event_rows[-1]
         if row["latitude"] is not None:
             row["longitude"] = _coordinate(rng, 170)
+        searchable = (row.get(name, "") for name in SEARCHABLE_FIELDS)
+        row["search_text"] = search.search_document(*searchable, *names, *aliases, *quoted)
         for actor, role in zip(cast, roles, strict=False):
             role_rows.append(
                 {"id": role_id, "event_id": event_id, "actor_id": actor[0], "role": role,
@@ -666,9 +668,15 @@ class _BulkWriter:
         self.next_ids = {}
 
     def insert(self, model, rows):
+        """Insert rows; a column a row does not set takes the field's default (or NULL)."""
         if not rows:
             return
-        columns = [field.column for field in model._meta.concrete_fields]
+        fields = model._meta.concrete_fields
+        missing = [f for f in fields if f.column not in rows[0] and f.attname not in rows[0]]
+        if missing:
+            defaults = {f.column: f.get_default() for f in missing}
+            rows = [defaults | row for row in rows]
+        columns = [field.column for field in fields]
         if self.connection.vendor == "postgresql":
             self._copy(model, columns, rows)
         else:

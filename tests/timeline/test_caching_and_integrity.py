@@ -10,7 +10,6 @@ import csv
 import datetime
 import io
 import json
-import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -21,7 +20,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import path
 from django.utils import timezone
 from django.utils.http import http_date
-from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import AnonRateThrottle
 
 from events import choices
@@ -35,6 +33,7 @@ from events.models import (
     Source,
     Tag,
 )
+from events.public.documents import Bases
 from events.services import event_publish, event_retract, event_save, events_referencing_changed
 from tests.factories import (
     ActorFactory,
@@ -47,11 +46,11 @@ from tests.factories import (
     SourceFactory,
     TagFactory,
 )
+from tests.timeline.reference import reference_events
 from tests.timeline.test_exports import build_rich_timeline, publish, streamed_text
 from timeline import exports, pages
 from timeline.caching import cache_public_page
 from timeline.filters import EventFilterSet
-from timeline.serializers import EventSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -678,12 +677,11 @@ def test_row_count_header_by_accept_header(client, rich_timeline):
     assert rows_in("ndjson", response.downloaded) == 1
 
 
+BASES = Bases("http://testserver/events/", "http://testserver/api/v1/events/")
+
+
 def copy_stream(queryset, ordering="date"):
-    return exports.copy_csv_stream(
-        queryset.select_related(None).prefetch_related(None),
-        ordering=ordering,
-        page_base="http://testserver/events/",
-    )
+    return exports.copy_stream(exports.Export(queryset, ordering, BASES), "cell")
 
 
 def csv_rows(chunks):
@@ -709,9 +707,7 @@ def test_copy_stream_count_is_the_rows_it_writes(rich_timeline):
 
 @pytest.mark.postgres
 def test_csv_of_an_empty_queryset_is_the_header_on_postgresql_too():
-    stream = exports.csv_stream(
-        Event.objects.none(), ordering="date", page_base="http://testserver/events/"
-    )
+    stream = exports.csv_stream(exports.Export(Event.objects.none(), "date", BASES))
 
     assert exports.export_row_count(Event.objects.none(), stream) == 0
     assert csv_rows(stream) == []
@@ -765,13 +761,13 @@ def test_copy_stream_abandoned_mid_way_ends_cleanly(client):
 @pytest.mark.postgres
 def test_csv_download_cut_off_by_the_client_frees_the_connection(client, monkeypatch):
     streams = []
-    opened = exports.copy_csv_stream
+    opened = exports.copy_stream
 
-    def kept_copy_csv_stream(*args, **kwargs):
+    def kept_copy_stream(*args, **kwargs):
         streams.append(opened(*args, **kwargs))
         return streams[-1]
 
-    monkeypatch.setattr(exports, "copy_csv_stream", kept_copy_csv_stream)
+    monkeypatch.setattr(exports, "copy_stream", kept_copy_stream)
     long_events()
     response = client.get(f"{EVENTS}?format=csv")
     assert response[exports.ROW_COUNT_HEADER] == "12"
@@ -829,7 +825,7 @@ def test_copy_outside_a_transaction_abandoned_mid_way_leaves_the_connection_usab
     assert published.count() == 13
 
 
-# D. The hand-built serializer output is DRF's --------------------------------------------
+# D. The registry's output is the API's contract (tests.timeline.reference) ------------------
 
 
 def related_world(events):
@@ -865,32 +861,37 @@ def api_request():
     return RequestFactory().get(EVENTS)
 
 
-def assert_same_output(event, request):
-    serializer = EventSerializer(event, context={"request": request})
-    fast = serializer.to_representation(event)
-    generic = serializer.generic_representation(event)
-
-    assert fast == generic, event.public_id
-    # What a client receives: the same keys in the same order, the same JSON types.
-    assert JSONRenderer().render(fast) == JSONRenderer().render(generic), event.public_id
+def streamed_lines(client, url):
+    return [json.loads(line) for line in streamed_text(client.get(url)).splitlines()]
 
 
-def test_fast_representation_is_drfs_for_every_kind_of_event(rich_timeline):
+def test_api_list_items_are_the_reference_objects(client, rich_timeline):
     related_world(rich_timeline)
-    request = api_request()
-    events = list(Event.objects.published().for_api().order_by("id"))
+    listed = client.get(f"{EVENTS}?page_size=100").json()["results"]
+    expected = reference_events(api_request())
 
-    assert len(events) == 5
-    for event in events:
-        assert_same_output(event, request)
+    assert len(listed) == 5
+    assert {item["id"]: item for item in listed} == expected
+    # The same keys in the same order as the registry declares them.
+    assert list(listed[0]) == list(next(iter(expected.values())))
 
 
-def test_fast_representation_covers_nulls_and_both_directions(rich_timeline):
+def test_detail_ndjson_and_change_feed_carry_the_reference_objects(client, rich_timeline):
     related_world(rich_timeline)
-    output = {
-        event.public_id: EventSerializer(event, context={"request": api_request()}).data
-        for event in Event.objects.published().for_api()
-    }
+    expected = reference_events(api_request())
+
+    for public_id, item in expected.items():
+        assert client.get(f"{EVENTS}{public_id}/").json() == item
+    assert {item["id"]: item for item in streamed_lines(client, f"{EVENTS}?format=ndjson")} == (
+        expected
+    )
+    changes = client.get(f"{API}changes/?page_size=100").json()["results"]
+    assert {change["event"]: change["data"] for change in changes} == expected
+
+
+def test_registry_output_covers_nulls_and_both_directions(client, rich_timeline):
+    related_world(rich_timeline)
+    output = {item["id"]: item for item in client.get(f"{EVENTS}?page_size=100").json()["results"]}
 
     untyped = next(item for item in output.values() if item["title"] == "No type")
     assert untyped["type"] is None and untyped["category"] is None
@@ -908,29 +909,16 @@ def test_fast_representation_covers_nulls_and_both_directions(rich_timeline):
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/Los_Angeles"])
-def test_fast_representation_agrees_in_another_time_zone(rich_timeline, settings, zone):
+def test_moments_are_utc_whatever_the_time_zone(client, rich_timeline, settings, zone):
     settings.TIME_ZONE = zone
     related_world(rich_timeline)
-    request = api_request()
-    local = zoneinfo.ZoneInfo(zone)
-
-    for event in Event.objects.published().for_api():
-        assert_same_output(event, request)
-        fast = EventSerializer(event, context={"request": request}).data
-        assert fast["updated_at"] == event.updated_at.astimezone(local).isoformat()
-        assert fast["first_published_at"] == event.first_published_at.astimezone(local).isoformat()
-
-
-def test_api_list_items_are_drfs_representation(client, rich_timeline):
-    related_world(rich_timeline)
+    expected = reference_events(api_request())
     listed = client.get(f"{EVENTS}?page_size=100").json()["results"]
-    request = RequestFactory().get(EVENTS)
-    by_id = {event.public_id: event for event in Event.objects.published().for_api()}
 
-    generic = [
-        EventSerializer(context={"request": request}).generic_representation(by_id[item["id"]])
-        for item in listed
-    ]
-
-    assert json.loads(JSONRenderer().render(generic)) == listed
-    assert len(listed) == 5
+    assert {item["id"]: item for item in listed} == expected
+    for event in Event.objects.published():
+        item = next(entry for entry in listed if entry["id"] == event.public_id)
+        assert item["updated_at"] == event.updated_at.astimezone(UTC).isoformat().replace(
+            "+00:00", "Z"
+        )
+        assert item["updated_at"].endswith("Z")

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from events import choices
 from events.models import Event, EventActor, EventCount, EventRelation
+from events.public.documents import Bases
 from events.services import event_search_refresh
 from tests.factories import (
     ActorFactory,
@@ -332,11 +333,9 @@ def test_csv_holds_the_whole_filtered_set_in_the_json_lists_order(client, taxono
 
 def test_csv_rows_follow_the_json_list_across_export_chunks(client, taxonomy, monkeypatch):
     """Keyset chunks with ties on the sort key neither skip nor repeat a row."""
-    chunked = exports.iterate_in_chunks
+    chunked = exports.keyset_chunks
     monkeypatch.setattr(
-        exports,
-        "iterate_in_chunks",
-        lambda queryset, ordering, size=None: chunked(queryset, ordering, size=4),
+        exports, "keyset_chunks", lambda export, fetch, size=None: chunked(export, fetch, size=4)
     )
     events = many_events(17, event_type=taxonomy, dates=("2014-05-27", "2014-05-27", "2013"))
     tie = datetime.datetime(2026, 3, 1, tzinfo=UTC)
@@ -378,6 +377,9 @@ def test_csv_cells_are_written_as_documented(client, rich_event):
         "id": rich_event.public_id,
         "title": "WeChat removes public accounts",
         "summary": 'Tencent said "rumours", then, removed them.\nA second line.',
+        "title_original": "",
+        "summary_original": "",
+        "original_language": "",
         "date": "2014-03",
         "date_display": "March 2014",
         "date_earliest": "2014-03-01",
@@ -544,11 +546,14 @@ def writer_text(stream):
     return "".join(chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in stream)
 
 
+def export_of(queryset, ordering):
+    return exports.Export(queryset, ordering, Bases(PAGE_BASE, "http://testserver/api/v1/events/"))
+
+
 def both_writers(queryset, ordering):
-    python = writer_text(
-        exports.python_csv_stream(queryset, ordering=ordering, page_base=PAGE_BASE)
-    )
-    copy = writer_text(exports.copy_csv_stream(queryset, ordering=ordering, page_base=PAGE_BASE))
+    export = export_of(queryset, ordering)
+    python = writer_text(exports.python_csv_stream(export))
+    copy = writer_text(exports.copy_stream(export, "cell"))
     return parse_csv(python), parse_csv(copy)
 
 
@@ -609,7 +614,7 @@ def test_api_csv_elsewhere_is_written_in_python(client, rich_timeline, monkeypat
     def refuse(*args, **kwargs):
         raise AssertionError("COPY is PostgreSQL only")
 
-    monkeypatch.setattr(exports, "copy_csv_stream", refuse)
+    monkeypatch.setattr(exports, "copy_stream", refuse)
 
     rows = get_csv(client)
 

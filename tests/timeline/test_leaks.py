@@ -63,6 +63,7 @@ from events.services import (
     event_submit,
 )
 from timeline import stats
+from timeline.exports import FORMATS
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,14 @@ UNMARKABLE = {"public_id", "date_text", "date_display", "search_text", "wikidata
 # What the public may read of a row that is public itself. Every other text field is private
 # and carries a marker even on published rows: a field added later is private until listed.
 PUBLIC_TEXT = {
-    Event: {"title", "summary", "locality", "retraction_reason"},
+    Event: {
+        "title",
+        "summary",
+        "title_original",
+        "summary_original",
+        "locality",
+        "retraction_reason",
+    },
     EventCategory: {"slug", "name", "description"},
     EventType: {"slug", "name", "description"},
     Tag: {"slug", "name"},
@@ -106,8 +114,8 @@ REFERENCE_LISTS = {  # categories have no list of their own: event types name th
 }
 SLUG_FILTERS = ("actor", "platform", "tag", "type", "category")  # of events, stats and pages
 PAGE_FILTERS = ("actor", "platform", "type", "category")  # of the timeline page
-EXPORTS = ("csv", "ndjson", "timelinejs")
-STREAMED_ACCEPTS = ("text/csv", "application/x-ndjson", "application/vnd.timelinejs+json")
+EXPORTS = tuple(FORMATS)
+STREAMED_ACCEPTS = tuple(export_format.media_type for export_format in FORMATS.values())
 ACCEPTS = {"application/json": 200, "*/*": 200, "text/html": 406} | dict.fromkeys(
     STREAMED_ACCEPTS, 200
 )
@@ -180,6 +188,8 @@ class World:
             place = f"{where}: {model.__name__}.{model_field.name}"
             values[model_field.name] = marker_value(model_field, markers.new(place))
         if model is Event:
+            if values.get("title_original") or values.get("summary_original"):
+                values.setdefault("original_language", "zh-hans")  # they say which language
             return event_save(event=Event(**values), user=self.curator)
         return model.objects.create(**values)
 
@@ -337,7 +347,9 @@ def _published_events(w, shared):
     EventRelation.objects.create(from_event=p1, to_event=p2, relation_type=RelationType.PRECEDES)
     # Marked throughout in its first version, then edited clean: the old text is history.
     edited = w.make(Event, "P_hist first version", w.hidden, date_text="2014-03", **in_china)
-    edited.title, edited.summary, edited.locality = "Keywords filtered", "Filtering widened.", ""
+    for name in PUBLIC_TEXT[Event] - {"retraction_reason"}:  # every text the public reads
+        setattr(edited, name, "")
+    edited.title, edited.summary = "Keywords filtered", "Filtering widened."
     edited.internal_notes = w.hidden.new("P_hist second version: Event.internal_notes")
     edited._change_reason = w.hidden.new("P_hist edit: history_change_reason")
     edited = event_save(event=edited, user=w.curator)
@@ -757,12 +769,7 @@ def csv_rows(seen):
 
 def exported_ids(seen, fmt):
     """Return the public ids an export holds, checking its row count header agrees."""
-    if fmt == "csv":
-        ids = [row["id"] for row in csv_rows(seen)]
-    elif fmt == "ndjson":
-        ids = [json.loads(line)["id"] for line in seen.body.decode().splitlines()]
-    else:
-        ids = [slide["unique_id"] for slide in seen.json()["events"]]
+    ids = [record["id"] for record in FORMATS[fmt].records(seen.body.decode())]
     assert seen.headers["X-Row-Count"] == str(len(ids)), seen.visit
     return ids
 

@@ -7,7 +7,7 @@ from tqdm import tqdm
 from events.models import Event
 from timeline import exports
 from timeline.filters import EventFilterSet
-from timeline.serializers import event_page_base
+from timeline.serializers import event_bases
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("filters", nargs="*", metavar="name=value")
-        parser.add_argument("--format", choices=["csv", "ndjson", "timelinejs"], default="csv")
+        parser.add_argument("--format", choices=list(exports.FORMATS), default="csv")
         parser.add_argument("--output", default="-", help="File to write; - for stdout.")
         parser.add_argument(
             "--base-url",
@@ -29,15 +29,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, filters, format, output, base_url, **options):
-        filterset = EventFilterSet(
-            data=self._query(filters), queryset=Event.objects.published().for_json()
-        )
+        filterset = EventFilterSet(data=self._query(filters), queryset=Event.objects.published())
         if not filterset.is_valid():
             problems = "; ".join(
                 f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()
             )
             raise CommandError(f"Filters not accepted: {problems}")
-        chunks = self._chunks(format, filterset.qs, filterset.sort_order, base_url)
+        export = exports.Export(
+            filterset.qs, filterset.sort_order, event_bases({"base_url": base_url})
+        )
+        chunks = exports.FORMATS[format].stream(export)
         stream = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
         try:
             self._write(chunks, stream, show_progress=output != "-")
@@ -56,16 +57,6 @@ class Command(BaseCommand):
                 raise CommandError(f"Unknown filter '{name}'. Accepted: {accepted}.")
             query.appendlist(name, value)
         return query
-
-    def _chunks(self, format, queryset, ordering, base_url):
-        context = {"base_url": base_url}
-        if format == "csv":
-            return exports.csv_stream(
-                queryset, ordering=ordering, page_base=event_page_base(context)
-            )
-        if format == "ndjson":
-            return exports.ndjson_stream(queryset, ordering=ordering, context=context)
-        return exports.timelinejs_stream(queryset, ordering=ordering, title="Censorship Timeline")
 
     def _write(self, chunks, stream, show_progress):
         # A progress bar on a terminal only (tqdm turns itself off when stderr is not one).

@@ -1,0 +1,422 @@
+"""Events written by the database as the registry says: JSON text and CSV cells.
+
+One builder turns events.public.fields into SQL for either database. Two shapes read related
+rows (an event's actor roles, citations, ...):
+
+- per event (correlated subqueries), for a page of the API or a chunk of an export: each of
+  the page's events looks up its own rows through the event_id indexes;
+- grouped, for a whole export by COPY on PostgreSQL: each kind of row is read once, in event
+  order, and aggregated per event in a single pass (no subquery per event, no sort per group).
+
+Python never touches a field: a page is the database's JSON texts joined with commas.
+"""
+
+import functools
+import hashlib
+import json
+import re
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import DatabaseError, connections
+from django.utils.translation import get_language
+from django_countries import countries
+
+from ..models import Event, EventCategory, EventType
+from .fields import CSV_FIELDS, GROUPS, JSON_FIELDS, Kind, Origin, Value
+from .sql import dialect_for, literal
+
+LIST_SEPARATOR = "; "  # events.formats.LIST_SEPARATOR: items of a CSV cell
+DAY_MACRO = re.compile(r"DAY\(([^()]*)\)")
+EVENTS = Event._meta.db_table
+
+
+@dataclass(frozen=True)
+class Bases:
+    """The absolute URLs that an event's public id and a slash complete."""
+
+    page: str
+    api: str
+
+
+@functools.lru_cache(maxsize=16)
+def country_names(language):
+    """Return {code: name} in a language as JSON: the database looks names up in it."""
+    return json.dumps({code: str(name) for code, name in countries}, ensure_ascii=False)
+
+
+class SQLBuilder:
+    """Writes the registry's fields as SQL for one database (events.public.sql dialects)."""
+
+    def __init__(self, dialect):
+        self.d = dialect
+
+    # Scalars ---------------------------------------------------------------------------
+
+    def json_value(self, sql, kind):
+        """Return SQL for a value as JSON text (never NULL: null is written 'null')."""
+        d = self.d
+        if kind == Kind.BOOLEAN:
+            return d.boolean(sql)
+        if kind == Kind.INTEGER:
+            return f"COALESCE({d.integer(sql)}, 'null')"
+        if kind == Kind.DAY:
+            return d.json_string(d.day(sql))
+        if kind == Kind.MOMENT:
+            return d.json_string(d.moment_json(sql))
+        if kind == Kind.DECIMAL:
+            return d.json_string(d.decimal(sql))
+        return d.json_string(sql)
+
+    def cell_value(self, sql, kind):
+        """Return SQL for a value as a CSV cell's text (NULL: an empty cell)."""
+        d = self.d
+        if kind == Kind.BOOLEAN:
+            return d.boolean(sql)
+        if kind == Kind.INTEGER:
+            return d.integer(sql)
+        if kind == Kind.DAY:
+            return d.day(sql)
+        if kind == Kind.MOMENT:
+            return d.moment_cell(sql)
+        if kind == Kind.DECIMAL:
+            return d.decimal(sql)
+        return d.neutral(sql)
+
+    def json_object(self, pairs):
+        """Return SQL concatenating '{"key":value,...}' from (key, JSON text SQL) pairs."""
+        parts = []
+        for index, (key, value) in enumerate(pairs):
+            opening = "{" if index == 0 else ","
+            parts.append(f"{literal(opening + json.dumps(key) + ':')} || {value}")
+        return " || ".join(parts) + " || '}'" if parts else "'{}'"
+
+    def item_json(self, item):
+        """Return SQL for one related row's JSON object (Values over r, nested dicts)."""
+        pairs = []
+        for key, value in item.items():
+            if isinstance(value, Value):
+                pairs.append((key, self.json_value(value.sql, value.kind)))
+            else:
+                pairs.append((key, self.item_json(value)))
+        return self.json_object(pairs)
+
+    # A field's value, given where its related rows come from ----------------------------
+
+    def field_json(self, public_field, related):
+        if public_field.origin == Origin.RELATED:
+            return f"COALESCE({related(public_field, 'json')}, '[]')"
+        return self.json_value(self.scalar_sql(public_field), public_field.kind)
+
+    def field_cell(self, public_field, related):
+        if public_field.origin == Origin.RELATED:
+            return self.d.neutral(related(public_field, "cell"))
+        return self.cell_value(self.scalar_sql(public_field), public_field.kind)
+
+    def scalar_sql(self, public_field):
+        """Return SQL for a column or derived value; the site's address comes from k."""
+        if public_field.name == "url":
+            return "k.page_base || e.public_id || '/'"
+        if public_field.name == "api_url":
+            return "k.api_base || e.public_id || '/'"
+        if public_field.name == "country_name":
+            found = self.d.json_lookup("k.country_names", "e.country")
+            return f"CASE WHEN e.country = '' THEN '' ELSE COALESCE({found}, e.country) END"
+        return public_field.sql
+
+    def aggregate(self, public_field, form):
+        """Return SQL aggregating a related field over rows r in their order (join or json)."""
+        if form == "json":
+            return f"'[' || {self.d.join(self.item_json(public_field.item), ',')} || ']'"
+        cell = DAY_MACRO.sub(lambda match: self.d.day(match[1]), public_field.cell)
+        return self.d.join(cell, LIST_SEPARATOR)
+
+    # Whole events ----------------------------------------------------------------------
+
+    def document(self, related):
+        """Return SQL for an event's JSON object, as the registry nests it."""
+        pairs, groups = [], {}
+        for public_field in JSON_FIELDS:
+            path = public_field.json_path
+            value = self.field_json(public_field, related)
+            if len(path) == 1:
+                pairs.append((path[0], value))
+                continue
+            if path[0] not in groups:
+                groups[path[0]] = []
+                pairs.append((path[0], groups[path[0]]))
+            groups[path[0]].append((path[1], value))
+        return self.json_object(
+            [(key, self._group(key, value) if key in groups else value) for key, value in pairs]
+        )
+
+    def _group(self, key, pairs):
+        obj = self.json_object(pairs)
+        null_when = GROUPS[key]["null_when"]
+        return f"CASE WHEN {null_when} THEN 'null' ELSE {obj} END" if null_when else obj
+
+    def cells(self, related):
+        """Return [(column, SQL)] for the CSV row of an event, in the registry's order."""
+        return [(f.name, self.field_cell(f, related)) for f in CSV_FIELDS]
+
+    # Related rows, per event ------------------------------------------------------------
+
+    def correlated(self, public_field, form):
+        """Return SQL for a related field read per event, by a subquery on its event_id."""
+        rows = public_field.rows
+        return (
+            f"(SELECT {self.aggregate(public_field, form)} FROM (SELECT * FROM ({rows.select}) r0 "
+            f"WHERE r0.event_id = e.id ORDER BY {rows.order}) r)"
+        )
+
+    def grouped(self, fields, form, events):
+        """Return (CTEs, joins, related) reading each kind of row once for a set of events.
+
+        events is SQL the rows' event_id must satisfy; the rows are read in (event, order)
+        and joined per event by an aggregate that keeps that order: no sort per event.
+        """
+        by_rows = {}
+        for public_field in fields:
+            if public_field.origin == Origin.RELATED:
+                by_rows.setdefault(public_field.rows.name, []).append(public_field)
+        ctes, joins = [], []
+        for name, grouped_fields in by_rows.items():
+            rows = grouped_fields[0].rows
+            aggregates = ", ".join(f"{self.aggregate(f, form)} AS {f.name}" for f in grouped_fields)
+            ctes.append(
+                f"""{name}_agg AS (
+  SELECT r.event_id, {aggregates}
+  FROM (SELECT * FROM ({rows.select}) r0 WHERE r0.event_id {events}
+        ORDER BY r0.event_id, {rows.order}) r
+  GROUP BY r.event_id)"""
+            )
+            joins.append(f"LEFT JOIN {name}_agg ON {name}_agg.event_id = e.id")
+
+        def related(public_field, _form):
+            return f"{public_field.rows.name}_agg.{public_field.name}"
+
+        return ctes, joins, related
+
+
+JOINS = f"""LEFT JOIN {EventType._meta.db_table} et ON et.id = e.event_type_id
+LEFT JOIN {EventCategory._meta.db_table} ec ON ec.id = et.category_id"""
+
+
+def _constants(dialect):
+    """A one-row table k of what the query needs from outside: addresses, country names."""
+    # Typed: a prepared statement cannot guess the type of a bare parameter.
+    names = "CAST(%s AS jsonb)" if dialect.vendor == "postgresql" else "%s"
+    return (
+        "CROSS JOIN (SELECT CAST(%s AS TEXT) AS page_base, CAST(%s AS TEXT) AS api_base, "
+        f"{names} AS country_names) k"
+    )
+
+
+def _constant_params(bases):
+    return [bases.page, bases.api, country_names(get_language() or "en")]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One event as the API shows it: its id, its sort key, its JSON text and extra columns."""
+
+    pk: int
+    sort_value: object
+    text: str | None
+    extra: tuple = ()
+
+
+class EventDocuments:
+    """Read events through the registry, in a database's own SQL."""
+
+    def __init__(self, using, bases):
+        self.using = using
+        self.connection = connections[using]
+        self.dialect = dialect_for(self.connection)
+        self.builder = SQLBuilder(self.dialect)
+        self.bases = bases
+
+    def page(self, inner, sort, *, extra=(), when=None):
+        """Return Documents for a page of events, in its order, in one query.
+
+        inner selects the page's event ids: a QuerySet of values("pk"), ordered and sliced.
+        sort is a timeline.pagination.SortKey (its field and direction order the page); extra
+        names more event columns to return; when is SQL that must hold for an event's document
+        to be written (null otherwise: the change feed shows retracted events without data).
+        """
+        rows = self._select(inner, sort, JSON_FIELDS, "json", extra, when)
+        return [Document(row[0], row[1], row[-1], tuple(row[2:-1])) for row in rows]
+
+    def cell_rows(self, inner, sort):
+        """Return (id, sort value, *cells) rows for a page of events (as page), in its order."""
+        return self._select(inner, sort, CSV_FIELDS, "cell")
+
+    def _select(self, inner, sort, fields, form, extra=(), when=None, shape=None):
+        try:
+            inner_sql, params = inner.query.sql_with_params()
+        except EmptyResultSet:
+            return []
+        b = self.builder
+        # On PostgreSQL each kind of row is read once for the whole page: one index scan over
+        # the page's ids, where a subquery per event pays the executor's start-up cost each
+        # time. SQLite, in process, runs a subquery per event as fast.
+        shape = shape or ("grouped" if self.dialect.vendor == "postgresql" else "per_event")
+        if shape == "grouped":
+            page_ids = (
+                "= ANY(ARRAY(SELECT pk FROM page))"
+                if self.dialect.vendor == "postgresql"
+                else "IN (SELECT pk FROM page)"
+            )
+            ctes, joins, related = b.grouped(fields, form, page_ids)
+        else:
+            ctes, joins, related = [], [], b.correlated
+        if form == "json":
+            written = [b.document(related)]
+            if when:
+                written = [f"CASE WHEN {when} THEN {written[0]} END"]
+        else:
+            written = [sql for _name, sql in b.cells(related)]
+        columns = ",\n  ".join([*(f"e.{name}" for name in extra), *written])
+        with_clauses = ",\n".join([f"page AS MATERIALIZED ({inner_sql})", *ctes])
+        direction = "DESC" if sort.descending else "ASC"
+        sql = f"""WITH {with_clauses}
+SELECT e.id, e.{sort.field},
+  {columns}
+FROM page JOIN {EVENTS} e ON e.id = page.pk
+{JOINS}
+{chr(10).join(joins)}
+{_constants(self.dialect)}
+ORDER BY e.{sort.field} {direction}, e.id {direction}"""
+        rows = run(self.connection, sql, [*params, *_constant_params(self.bases)])
+        # Sort keys and extra columns as Django reads them (SQLite hands back dates as text).
+        converters = [self._converter(name) for name in (sort.field, *extra)]
+        width = 2 + len(extra)
+        return [
+            (
+                row[0],
+                *(convert(value) for convert, value in zip(converters, row[1:width], strict=True)),
+                *row[width:],
+            )
+            for row in rows
+        ]
+
+    def _converter(self, field_name):
+        """Return what turns a raw column value into what Django would give (SQLite's text)."""
+        column = Event._meta.get_field(field_name).get_col(EVENTS)
+        converters = column.get_db_converters(self.connection)
+        converters += self.connection.ops.get_db_converters(column)
+        if not converters:
+            return _same
+
+        def convert(value):
+            for converter in converters:
+                value = converter(value, column, self.connection)
+            return value
+
+        return convert
+
+    # A whole export by COPY (PostgreSQL) -------------------------------------------------
+
+    def copy_sql(self, queryset, sort, form):
+        """Return (SQL, params) of COPY writing every selected event as CSV or NDJSON."""
+        inner, params = queryset.order_by().values("pk").query.sql_with_params()
+        b = self.builder
+        ctes, joins, related = b.grouped(
+            CSV_FIELDS if form == "cell" else JSON_FIELDS, form, "IN (SELECT pk FROM selected)"
+        )
+        if form == "cell":
+            select = ",\n  ".join(
+                f"{sql} AS {self.connection.ops.quote_name(name)}" for name, sql in b.cells(related)
+            )
+            options = "FORMAT csv, HEADER true"
+        else:
+            select = b.document(related)
+            # One JSON text per line: with these quote and delimiter characters, which JSON
+            # text never holds unescaped, COPY writes each document as it is.
+            options = "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
+        with_clauses = ",\n".join([f"selected AS MATERIALIZED ({inner})", *ctes])
+        direction = "DESC" if sort.descending else "ASC"
+        sql = f"""COPY (
+WITH {with_clauses}
+SELECT {select}
+FROM {EVENTS} e JOIN selected s ON s.pk = e.id
+{JOINS}
+{chr(10).join(joins)}
+{_constants(self.dialect)}
+ORDER BY e.{sort.field} {direction}, e.id {direction}
+) TO STDOUT WITH ({options})"""
+        return sql, [*params, *_constant_params(self.bases)]
+
+
+def _same(value):
+    return value
+
+
+# Prepared statements (PostgreSQL) ---------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"%(s|%)")
+UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: no such prepared statement
+PREPARED_PER_CONNECTION = 64
+_prepared = weakref.WeakKeyDictionary()  # DB-API connection -> _Prepared
+
+
+def run(connection, sql, params):
+    """Run a read and return its rows; on PostgreSQL as a prepared statement, planned once.
+
+    A page's statement is long (every field of the registry), and PostgreSQL took about as
+    long to plan it as to run it. Each connection prepares each distinct statement once (at
+    most PREPARED_PER_CONNECTION of them, least recently used first out), in the same round
+    trip as its first execution, and afterwards only executes it.
+    PUBLIC_PREPARED_STATEMENTS=false turns this off, for poolers that share server sessions.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql" or not settings.PUBLIC_PREPARED_STATEMENTS:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        state = _prepared.setdefault(connection.connection, _Prepared())
+        statement = state.statement(sql, params)
+        try:
+            cursor.execute(*statement)
+        except DatabaseError as error:
+            # Which statements the server still holds is no longer known (it may have failed
+            # before or after preparing, or a pooler may have discarded them): start again.
+            state.forget()
+            forgotten = getattr(error.__cause__, "pgcode", None) == UNDEFINED_STATEMENT
+            if not forgotten or connection.in_atomic_block:
+                raise
+            cursor.execute(*state.statement(sql, params))
+        return cursor.fetchall()
+
+
+class _Prepared:
+    """The statements one database session holds, least recently used first."""
+
+    def __init__(self):
+        self.names = OrderedDict()
+        self.unknown = False  # after an error: deallocate everything before the next PREPARE
+
+    def forget(self):
+        self.names.clear()
+        self.unknown = True
+
+    def statement(self, sql, params):
+        """Return (SQL, params) executing a statement, preparing it first if need be."""
+        key = hashlib.sha256(sql.encode()).hexdigest()[:24]
+        name = f"public_{key}"
+        placeholders = ", ".join(["%s"] * len(params))
+        execute = f"EXECUTE {name}({placeholders})" if params else f"EXECUTE {name}"
+        if key in self.names:
+            self.names.move_to_end(key)
+            return execute, params
+        numbered = iter(range(1, 10_000))
+        body = PLACEHOLDER.sub(lambda m: "%%" if m[1] == "%" else f"${next(numbered)}", sql)
+        prelude = "DEALLOCATE ALL; " if self.unknown else ""
+        self.unknown = False
+        self.names[key] = name
+        if len(self.names) > PREPARED_PER_CONNECTION:
+            _old_key, old_name = self.names.popitem(last=False)
+            prelude += f"DEALLOCATE {old_name}; "
+        return f"{prelude}PREPARE {name} AS {body}; {execute}", params

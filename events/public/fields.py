@@ -1,0 +1,604 @@
+"""What an event looks like to the outside world: each public field, declared once.
+
+EVENT_FIELDS is the registry. Each entry says what the field is called and means, where its
+value comes from (a column of the event, its related rows, or a value derived from them), which
+formats carry it (the JSON object, which NDJSON and TimelineJS read too; the CSV), how the
+database writes it as JSON and as a CSV cell (the same SQL serves PostgreSQL's COPY and the
+Python CSV writer), whether the cell is neutralised against spreadsheet formulas, how an import
+reads the cell back (or that it is read-only), and its OpenAPI schema. Everything else is
+built from it: the API's list, detail and change feed, the exports, the import resource, the
+OpenAPI schema and the CSV column table of the researchers' guide. Nothing else lists an
+event's public fields.
+
+SQL here reads three aliases: e (the event), et (its type) and ec (the type's category); a
+related field reads its rows as r. Dialect-specific spellings come from events.public.sql;
+DAY(x) in a cell stands for the database's way of writing a date as YYYY-MM-DD.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .. import formats
+from ..choices import (
+    LANGUAGES,
+    CountQualifier,
+    CountUnit,
+    DatePrecision,
+    EventStatus,
+    RelationType,
+    Role,
+    SourceKind,
+    Verification,
+)
+from ..models import (
+    Actor,
+    Citation,
+    Event,
+    EventActor,
+    EventCount,
+    EventRelation,
+    Platform,
+    Source,
+    Tag,
+)
+from .sql import literal
+
+
+class Kind(StrEnum):
+    """How a value is typed, which decides how it is written in JSON and in a CSV cell."""
+
+    TEXT = "text"  # a JSON string; a neutralised CSV cell
+    DAY = "day"  # YYYY-MM-DD
+    MOMENT = "moment"  # UTC: 2014-05-28T09:00:00Z in JSON, with microseconds in CSV
+    BOOLEAN = "boolean"  # true or false
+    DECIMAL = "decimal"  # a JSON string, 31.23000, as the model's five decimals
+    INTEGER = "integer"
+    LIST = "list"  # related rows: a JSON list of objects; a CSV cell of items joined by '; '
+
+
+class Origin(StrEnum):
+    COLUMN = "column"  # a column of the event or of its type or category
+    RELATED = "related"  # rows linked to the event (actors, citations, ...)
+    DERIVED = "derived"  # computed from columns (is_ongoing, url, labels)
+
+
+TEXT_KINDS = {Kind.TEXT, Kind.LIST}  # cells that may begin like a formula
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One kind of row related to an event, as a SELECT with event_id and the order columns."""
+
+    name: str
+    select: str
+    order: str  # columns of select ordering an event's rows (the API's order)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value inside a related row's JSON object: SQL over the row r, and its type."""
+
+    sql: str
+    kind: Kind = Kind.TEXT
+    description: str = ""
+    nullable: bool = False
+    enum: tuple = ()
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Importer:
+    """How an import reads a CSV cell back: into an event attribute or a related kind.
+
+    parse turns the cell (already stripped and un-neutralised) into a value, or raises
+    ValueError with a message for the curator. on_create: read only for events the import
+    creates (the record of when an event was published and last changed).
+    """
+
+    into: str
+    parse: object = None
+    required: str = ""  # the message when the cell is empty; "" when it may be
+    scalar: bool = True  # an attribute of Event, rather than something the import builds
+    on_create: bool = False
+
+
+@dataclass(frozen=True)
+class PublicField:
+    name: str  # the CSV column, and the JSON key unless json says otherwise
+    description: str
+    origin: Origin
+    kind: Kind
+    sql: str = ""  # the value, for column and derived fields
+    rows: Rows | None = None  # the related rows, for related fields
+    item: dict | None = None  # the JSON object of one related row: key -> Value or dict
+    cell: str = ""  # SQL for one related row's text in the CSV cell (NULL: left out)
+    json: tuple | None = ()  # the path in the JSON object; () means (name,); None: not in JSON
+    csv: bool = True
+    nullable: bool = False
+    importer: Importer | None = None
+    schema: dict = field(default_factory=dict)  # OpenAPI beyond what the kind says
+    model_field: str = ""  # the Event field it shows, where there is one
+    searchable: bool = False  # its words are found by q
+
+    @property
+    def json_path(self):
+        return None if self.json is None else (self.json or (self.name,))
+
+    @property
+    def in_json(self):
+        return self.json is not None
+
+    @property
+    def neutralised(self):
+        return self.csv and self.kind in TEXT_KINDS
+
+    @property
+    def read_only(self):
+        return self.importer is None
+
+
+def _table(model):
+    return model._meta.db_table
+
+
+def _case(expression, labels):
+    """Return SQL that maps codes to fixed labels (choices), for text both formats show."""
+    whens = " ".join(f"WHEN {literal(code)} THEN {literal(label)}" for code, label in labels)
+    return f"CASE {expression} {whens} END"
+
+
+def _labels(choices):
+    return [(code, str(label)) for code, label in choices.choices]
+
+
+def _lower_labels(choices):
+    return [(code, str(label).lower()) for code, label in choices.choices]
+
+
+PUBLISHED = literal(EventStatus.PUBLISHED)
+
+# Related rows ------------------------------------------------------------------------------
+
+ROLES = Rows(
+    "roles",
+    f"""SELECT x.event_id, x.id AS position, a.slug, a.name, x.role, x.note
+    FROM {_table(EventActor)} x JOIN {_table(Actor)} a ON a.id = x.actor_id""",
+    "position",
+)
+PLATFORMS = Rows(
+    "platforms",
+    f"""SELECT x.event_id, x.platform_id AS position, p.slug, p.name
+    FROM {_table(Event.platforms.through)} x JOIN {_table(Platform)} p ON p.id = x.platform_id""",
+    "position",
+)
+TAGS = Rows(
+    "tags",
+    f"""SELECT x.event_id, x.tag_id AS position, t.slug, t.name
+    FROM {_table(Event.tags.through)} x JOIN {_table(Tag)} t ON t.id = x.tag_id""",
+    "position",
+)
+CITATIONS = Rows(
+    "citations",
+    f"""SELECT x.event_id, x.id AS position, x.quote, x.locator, s.key, s.title, s.publisher,
+        s.published_on, s.url, s.archive_url, s.kind
+    FROM {_table(Citation)} x JOIN {_table(Source)} s ON s.id = x.source_id""",
+    "position",
+)
+# Each source once, where the event first cites it.
+CITED_SOURCES = Rows(
+    "cited_sources",
+    f"""SELECT x.event_id, min(x.id) AS position, s.title, s.publisher, s.published_on, s.url
+    FROM {_table(Citation)} x JOIN {_table(Source)} s ON s.id = x.source_id
+    GROUP BY x.event_id, s.id, s.title, s.publisher, s.published_on, s.url""",
+    "position",
+)
+COUNTS = Rows(
+    "counts",
+    f"""SELECT x.event_id, x.id AS position, x.qualifier, x.quantity, x.unit, x.note
+    FROM {_table(EventCount)} x""",
+    "position",
+)
+# Links to published events only: outgoing (this event first) then incoming, each as made.
+RELATIONS = Rows(
+    "relations",
+    f"""SELECT x.from_event_id AS event_id, 0 AS direction_order, x.id AS position,
+        x.relation_type, 'outgoing' AS direction, o.public_id, o.title, x.note
+    FROM {_table(EventRelation)} x JOIN {_table(Event)} o ON o.id = x.to_event_id
+    WHERE o.status = {PUBLISHED}
+    UNION ALL
+    SELECT x.to_event_id AS event_id, 1 AS direction_order, x.id AS position,
+        x.relation_type, 'incoming' AS direction, o.public_id, o.title, x.note
+    FROM {_table(EventRelation)} x JOIN {_table(Event)} o ON o.id = x.from_event_id
+    WHERE o.status = {PUBLISHED}""",
+    "direction_order, position",
+)
+
+NAMED = {
+    "slug": Value("r.slug", description="Stable short name, used in filters."),
+    "name": Value("r.name"),
+}
+ROLE_WORDS = _case("r.role", formats.ROLE_WORDS.items())
+SOURCE_DETAILS = """CASE
+    WHEN r.publisher <> '' AND r.published_on IS NOT NULL
+        THEN ' (' || r.publisher || ', ' || DAY(r.published_on) || ')'
+    WHEN r.publisher <> '' THEN ' (' || r.publisher || ')'
+    WHEN r.published_on IS NOT NULL THEN ' (' || DAY(r.published_on) || ')'
+    ELSE '' END || CASE WHEN r.url <> '' THEN ' <' || r.url || '>' ELSE '' END"""
+
+
+def _field(name, description, origin, kind, **options):
+    return PublicField(name, description, origin, kind, **options)
+
+
+def column(name, sql, description, kind=Kind.TEXT, **options):
+    return _field(name, description, Origin.COLUMN, kind, sql=sql, **options)
+
+
+def derived(name, sql, description, kind=Kind.TEXT, **options):
+    return _field(name, description, Origin.DERIVED, kind, sql=sql, **options)
+
+
+def related(name, rows, description, **options):
+    return _field(name, description, Origin.RELATED, Kind.LIST, rows=rows, **options)
+
+
+def text_importer(into, required=""):
+    return Importer(into, formats.read_text, required=required)
+
+
+EVENT_FIELDS = (
+    column(
+        "id",
+        "e.public_id",
+        "Stable public id, such as CN-2014-0003.",
+        model_field="public_id",
+        importer=Importer("public_id", formats.read_public_id),
+    ),
+    column(
+        "title",
+        "e.title",
+        "What happened, in one line.",
+        model_field="title",
+        searchable=True,
+        importer=text_importer("title", required="Required."),
+        schema={"maxLength": 300},
+    ),
+    column(
+        "summary",
+        "e.summary",
+        "What happened, in the curators' words.",
+        model_field="summary",
+        searchable=True,
+        importer=text_importer("summary", required="Required."),
+    ),
+    column(
+        "title_original",
+        "e.title_original",
+        "The title in the source's own language (original_language), if it is not English.",
+        model_field="title_original",
+        searchable=True,
+        importer=text_importer("title_original"),
+        schema={"maxLength": 300},
+    ),
+    column(
+        "summary_original",
+        "e.summary_original",
+        "The summary in the source's own language (original_language), if it is not English.",
+        model_field="summary_original",
+        searchable=True,
+        importer=text_importer("summary_original"),
+    ),
+    column(
+        "original_language",
+        "e.original_language",
+        "Language of title_original and summary_original, as a code such as zh-hans; empty "
+        "when there are none.",
+        model_field="original_language",
+        importer=Importer("original_language", formats.read_language),
+        schema={"enum": ["", *(code for code, _name in LANGUAGES)]},
+    ),
+    column(
+        "date",
+        "e.date_text",
+        "The date as curated, in EDTF: 2014-03, 2014-04~, 2009-07-07/..",
+        json=("date", "text"),
+        model_field="date_text",
+        importer=text_importer("date_text", required="Required."),
+    ),
+    column(
+        "date_display",
+        "e.date_display",
+        "The date as a reader says it: March 2014, c. April 2014.",
+        json=("date", "display"),
+        model_field="date_display",
+    ),
+    column(
+        "date_earliest",
+        "e.date_earliest",
+        "Earliest day the event may have touched (YYYY-MM-DD).",
+        Kind.DAY,
+        json=("date", "earliest"),
+        model_field="date_earliest",
+    ),
+    column(
+        "date_latest",
+        "e.date_latest",
+        "Latest day it may have touched; empty (null) while ongoing.",
+        Kind.DAY,
+        json=("date", "latest"),
+        nullable=True,
+        model_field="date_latest",
+    ),
+    column(
+        "date_precision",
+        "e.date_precision",
+        "day, month, season, year, decade or century.",
+        json=("date", "precision"),
+        model_field="date_precision",
+        schema={"enum": DatePrecision.values},
+    ),
+    column(
+        "date_is_approximate",
+        "e.date_is_approximate",
+        "true when the date is approximate (c. April 2014).",
+        Kind.BOOLEAN,
+        json=("date", "is_approximate"),
+        model_field="date_is_approximate",
+    ),
+    column(
+        "date_is_uncertain",
+        "e.date_is_uncertain",
+        "true when the sources are unsure of the date (May 2014?).",
+        Kind.BOOLEAN,
+        json=("date", "is_uncertain"),
+        model_field="date_is_uncertain",
+    ),
+    derived(
+        "is_ongoing",
+        "e.date_latest IS NULL",
+        "true when the event has no end yet.",
+        Kind.BOOLEAN,
+        json=("date", "is_ongoing"),
+    ),
+    column(
+        "type",
+        "et.slug",
+        "Event type slug, such as account-removal.",
+        json=("type", "slug"),
+        importer=Importer(
+            "type_slug",
+            formats.read_text,
+            required="Required: an event type slug such as account-removal.",
+            scalar=False,
+        ),
+    ),
+    column(
+        "type_name",
+        "et.name",
+        "Event type name.",
+        json=("type", "name"),
+        importer=Importer("type_name", formats.read_text, scalar=False),
+    ),
+    column(
+        "category",
+        "ec.slug",
+        "Category slug, such as content-control.",
+        json=("category", "slug"),
+        importer=Importer("category_slug", formats.read_text, scalar=False),
+    ),
+    column(
+        "category_name",
+        "ec.name",
+        "Category name.",
+        json=("category", "name"),
+        importer=Importer("category_name", formats.read_text, scalar=False),
+    ),
+    column(
+        "country",
+        "e.country",
+        "ISO 3166 code; empty for a global event.",
+        model_field="country",
+        importer=Importer("country", formats.read_country),
+    ),
+    derived(
+        "country_name",
+        "",  # looked up from django-countries, in events.public.documents
+        "The country's name, in English.",
+        csv=False,
+    ),
+    column(
+        "is_global",
+        "e.is_global",
+        "true when the event spans the world.",
+        Kind.BOOLEAN,
+        model_field="is_global",
+        importer=Importer("is_global", formats.read_boolean),
+    ),
+    column(
+        "locality",
+        "e.locality",
+        "Province, city or district.",
+        model_field="locality",
+        searchable=True,
+        importer=text_importer("locality"),
+        schema={"maxLength": 200},
+    ),
+    column(
+        "latitude",
+        "e.latitude",
+        "Decimal degrees, with five decimals, or empty (null).",
+        Kind.DECIMAL,
+        nullable=True,
+        model_field="latitude",
+        importer=Importer("latitude", formats.read_decimal),
+    ),
+    column(
+        "longitude",
+        "e.longitude",
+        "Decimal degrees, with five decimals, or empty (null).",
+        Kind.DECIMAL,
+        nullable=True,
+        model_field="longitude",
+        importer=Importer("longitude", formats.read_decimal),
+    ),
+    related(
+        "actors",
+        ROLES,
+        "Actors with their role; in CSV 'name (role)', separated by '; '.",
+        item={
+            **NAMED,
+            "role": Value("r.role", enum=tuple(Role.values), description="Their part in it."),
+            "role_label": Value(_case("r.role", _labels(Role))),
+            "note": Value("r.note", description="Optional detail, such as 'heads the group'."),
+        },
+        cell=f"r.name || ' (' || {ROLE_WORDS} || ')'",
+        importer=Importer("actors", formats.read_many(formats.parse_actor), scalar=False),
+    ),
+    related(
+        "platforms",
+        PLATFORMS,
+        "Platforms it hit; in CSV their names, separated by '; '.",
+        item=NAMED,
+        cell="r.name",
+        importer=Importer("platforms", formats.split_list, scalar=False),
+    ),
+    related(
+        "tags",
+        TAGS,
+        "Tags; in CSV their names, separated by '; '.",
+        item=NAMED,
+        cell="r.name",
+        importer=Importer("tags", formats.split_list, scalar=False),
+    ),
+    related(
+        "citations",
+        CITATIONS,
+        "The sources that document it, down to the quoted passage.",
+        item={
+            "source": {
+                "key": Value("r.key", description="Stable short name of the source."),
+                "title": Value("r.title"),
+                "publisher": Value("r.publisher"),
+                "published_on": Value("r.published_on", Kind.DAY, nullable=True),
+                "url": Value("r.url", description="Where it was published; may be empty."),
+                "archive_url": Value("r.archive_url", description="A saved copy; may be empty."),
+                "kind": Value("r.kind", enum=tuple(SourceKind.values)),
+            },
+            "quote": Value("r.quote", description="The passage, copied exactly; may be empty."),
+            "locator": Value("r.locator", description="Where in the source: paragraph, page."),
+        },
+        csv=False,
+    ),
+    related(
+        "counts",
+        COUNTS,
+        "How many accounts, posts or people; in CSV 'more than 40 accounts (note)', "
+        "separated by '; '.",
+        item={
+            "qualifier": Value("r.qualifier", enum=tuple(CountQualifier.values)),
+            "quantity": Value("r.quantity", Kind.INTEGER),
+            "unit": Value("r.unit", enum=tuple(CountUnit.values)),
+            "note": Value("r.note"),
+            "text": Value(
+                f"{_case('r.qualifier', _labels(CountQualifier))} || ' ' || "
+                f"CAST(r.quantity AS TEXT) || ' ' || {_case('r.unit', _lower_labels(CountUnit))}",
+                description="Such as 'More than 40 accounts'.",
+            ),
+        },
+        cell=f"{_case('r.qualifier', formats.QUALIFIER_WORDS.items())} || ' ' || "
+        "CAST(r.quantity AS TEXT) || ' ' || r.unit || "
+        "CASE WHEN r.note <> '' THEN ' (' || r.note || ')' ELSE '' END",
+        importer=Importer("counts", formats.read_many(formats.parse_count), scalar=False),
+    ),
+    related(
+        "relations",
+        RELATIONS,
+        "Links to other published events, both ways.",
+        item={
+            "type": Value("r.relation_type", enum=tuple(RelationType.values)),
+            "label": Value(
+                _case("r.relation_type", _labels(RelationType)),
+                description="How to read it: '<this event> is part of <event>'.",
+            ),
+            "direction": Value(
+                "r.direction",
+                enum=("outgoing", "incoming"),
+                description="outgoing: this event is the first of the pair; incoming: the second.",
+            ),
+            "event": Value("r.public_id", description="Public id of the other event."),
+            "title": Value("r.title", description="Title of the other event."),
+            "note": Value("r.note"),
+        },
+        csv=False,
+    ),
+    column(
+        "verification",
+        "e.verification",
+        "single_source, corroborated, confirmed or disputed.",
+        model_field="verification",
+        importer=Importer("verification", formats.read_verification),
+        schema={"enum": Verification.values},
+    ),
+    derived(
+        "verification_label",
+        _case("e.verification", _labels(Verification)),
+        "How well the sources establish the event, in words.",
+        csv=False,
+    ),
+    related(
+        "sources",
+        CITED_SOURCES,
+        "Sources cited, 'title (publisher, date) <url>', separated by '; '.",
+        cell="r.title || " + SOURCE_DETAILS,
+        json=None,
+        importer=Importer("sources", formats.read_many(formats.parse_source), scalar=False),
+    ),
+    related(
+        "source_urls",
+        CITED_SOURCES,
+        "URLs of the sources cited, separated by '; '.",
+        cell="NULLIF(r.url, '')",
+        json=None,
+    ),
+    related(
+        "quotes",
+        CITATIONS,
+        "Quoted passages that support the event, separated by '; '.",
+        cell="NULLIF(r.quote, '')",
+        json=None,
+        importer=Importer("quotes", formats.split_list, scalar=False),
+    ),
+    column(
+        "first_published_at",
+        "e.first_published_at",
+        "When it was first published (UTC, ISO 8601).",
+        Kind.MOMENT,
+        nullable=True,
+        model_field="first_published_at",
+        importer=Importer("first_published_at", formats.read_moment, scalar=False, on_create=True),
+    ),
+    column(
+        "updated_at",
+        "e.updated_at",
+        "When it last changed (UTC, ISO 8601).",
+        Kind.MOMENT,
+        model_field="updated_at",
+        importer=Importer("updated_at", formats.read_moment, scalar=False, on_create=True),
+    ),
+    derived("url", "", "The event's public page."),  # the site's address + id, in documents
+    derived("api_url", "", "The event in the API.", csv=False),
+)
+
+FIELDS = {public_field.name: public_field for public_field in EVENT_FIELDS}
+CSV_FIELDS = tuple(public_field for public_field in EVENT_FIELDS if public_field.csv)
+JSON_FIELDS = tuple(public_field for public_field in EVENT_FIELDS if public_field.in_json)
+CSV_COLUMNS = tuple(public_field.name for public_field in CSV_FIELDS)
+IMPORTED_FIELDS = tuple(f for f in EVENT_FIELDS if f.csv and f.importer is not None)
+SEARCHABLE_FIELDS = tuple(f.model_field for f in EVENT_FIELDS if f.searchable)
+
+# JSON objects the registry nests fields in, and when they are null.
+GROUPS = {
+    "date": {"null_when": None, "component": "EventDate"},
+    "type": {"null_when": "et.id IS NULL", "component": "EventTypeRef"},
+    "category": {"null_when": "ec.id IS NULL", "component": "CategoryRef"},
+}
