@@ -28,6 +28,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from events.models import Event, EventActor  # noqa: E402
+from events.public.documents import Bases  # noqa: E402
 from events.search import words  # noqa: E402
 from timeline import exports  # noqa: E402
 from timeline.filters import EventFilterSet  # noqa: E402
@@ -38,6 +39,9 @@ COPY_STATEMENT = re.compile(r"^COPY \((.*)\) TO STDOUT WITH \((.*)\)$", re.DOTAL
 
 
 def main():
+    # The server runs its pages as prepared statements; captured here as plain SQL, so that
+    # the bare-SQL baselines can replay them on any connection.
+    settings.PUBLIC_PREPARED_STATEMENTS = False
     spec_path, out_path = sys.argv[1:3]
     with open(spec_path) as file:
         spec = json.load(file)
@@ -60,7 +64,9 @@ def main():
     if spec.get("throughput"):
         out["throughput"] = throughput_case(client, spec["throughput_page_size"])
     if spec.get("copy") and connection.vendor == "postgresql":
-        out["copy"] = copy_statement(spec["page_base"])
+        out["copy"] = copy_statement(spec["page_base"], "cell")
+        out["copy_ndjson"] = copy_statement(spec["page_base"], "json")
+        out["flat"] = flat_statement()
     if spec.get("admin"):
         out["admin"] = admin_case(**spec["admin"])
     with open(out_path, "w") as file:
@@ -247,17 +253,38 @@ def throughput_case(client, page_size):
     return {"api": api, "bare": bare, "same_rows": api_ids == bare_ids, "rows": len(api_ids)}
 
 
-def copy_statement(page_base):
-    """Return the COPY the API runs for the whole published timeline, and its SELECT."""
-    queryset = filtered({}).select_related(None).prefetch_related(None)
-    sql, params = exports.copy_sql(queryset, ordering="date", page_base=page_base)
+def copy_statement(page_base, form):
+    """Return the COPY the API runs for the whole published timeline (CSV or NDJSON)."""
+    bases = Bases(page_base, page_base.replace("/events/", "/api/v1/events/"))
+    export = exports.Export(filtered({}), "date", bases)
+    sql, params = export.documents.copy_sql(export.queryset, export.sort, form)
     connection.ensure_connection()
     with connection.connection.cursor() as cursor_:
         statement = cursor_.mogrify(sql, params).decode()
     match = COPY_STATEMENT.match(statement.strip())
     if not match:
-        raise SystemExit("timeline.exports.copy_sql no longer builds COPY (...) TO STDOUT")
+        raise SystemExit("events.public.documents.copy_sql no longer builds COPY (...) TO STDOUT")
     return {"statement": statement, "select": match.group(1), "options": match.group(2)}
+
+
+# The physical limit of an export: the events table's own columns for the published events,
+# in the export's order, no joins. Frozen here, so the yardstick does not move with the code.
+FLAT_COLUMNS = (
+    "public_id", "title", "summary", "title_original", "summary_original", "original_language",
+    "date_text", "date_display", "date_earliest", "date_latest", "date_precision",
+    "date_is_approximate", "date_is_uncertain", "event_type_id", "country", "is_global",
+    "locality", "latitude", "longitude", "verification", "first_published_at", "updated_at",
+)  # fmt: skip
+
+
+def flat_statement():
+    """Return the SELECT of the flat baseline and COPY's options for it."""
+    columns = ", ".join(f"e.{column}" for column in FLAT_COLUMNS)
+    select = (
+        f"SELECT {columns} FROM events_event e WHERE e.status = 'published' "
+        "ORDER BY e.date_earliest, e.id"
+    )
+    return {"select": select, "options": "FORMAT csv, HEADER true"}
 
 
 def admin_case(username, password):
