@@ -42,6 +42,9 @@ COLUMN_NAMES = list(CSV_COLUMNS)
 # not be compiled (JIT costs more than it saves here) or split across workers (each would
 # aggregate every related row again).
 COPY_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0")
+# From this share of the events table on, an export reads every related row rather than the
+# selected events' rows only (events.public.documents.EventDocuments.copy_sql).
+MOST_OF_THE_TABLE = 0.3
 
 
 @dataclass(frozen=True)
@@ -285,10 +288,14 @@ def copy_stream(export, form):
     writes as fast as the client reads and memory stays flat; it never touches the
     connection while the COPY runs. Raises EmptyResultSet for a filter that matches nothing.
     """
-    sql, params = export.documents.copy_sql(export.queryset, export.sort, form)
+    documents = export.documents
+    statements = {
+        most: documents.copy_sql(export.queryset, export.sort, form, most=most)
+        for most in (False, True)
+    }
     connection = connections[export.queryset.db]
     connection.ensure_connection()
-    return _CopyStream(connection, sql, params, count_sql(export.queryset))
+    return _CopyStream(connection, statements, count_sql(export.queryset))
 
 
 def export_row_count(queryset, stream):
@@ -312,10 +319,10 @@ class _CopyStream:
 
     _DONE = object()
 
-    def __init__(self, connection, sql, params, counting):
+    def __init__(self, connection, statements, counting):
         self.connection = connection
-        self.sql = sql
-        self.params = params
+        self.statements = statements  # {most of the table?: (sql, params)}
+        self.share_override = None
         self.counting = counting
         self.prelude = COPY_SETTINGS
         self.chunks = queue.Queue(maxsize=8)
@@ -380,7 +387,8 @@ class _CopyStream:
                     if not self.reading.wait(timeout=READ_START_SECONDS):
                         self.stopped.set()
                     if not self.stopped.is_set():
-                        statement = cursor.mogrify(self.sql, self.params).decode()
+                        sql, params = self.statements[self.share >= MOST_OF_THE_TABLE]
+                        statement = cursor.mogrify(sql, params).decode()
                         cursor.copy_expert(statement, writer)
                         writer.flush()
                 finally:
@@ -396,7 +404,10 @@ class _CopyStream:
 
     def _count(self, cursor):
         cursor.execute(*self.counting)
-        self.count = cursor.fetchone()[0]
+        self.count, table_rows = cursor.fetchone()
+        self.share = self.count / max(table_rows or 0, 1)  # reltuples: -1 before any ANALYZE
+        if self.share_override is not None:  # tests read both shapes
+            self.share = self.share_override
         self.counted.set()
 
 
@@ -440,9 +451,12 @@ class _QueueWriter(io.RawIOBase):
 
 
 def count_sql(queryset):
-    """Return SQL and parameters that count the events a COPY of this QuerySet writes."""
+    """Return SQL and parameters that count the events a COPY of this QuerySet writes, with
+    the planner's estimate of the rows in the whole table beside it."""
     selected_sql, selected_params = queryset.order_by().values("pk").query.sql_with_params()
-    return f"SELECT count(*) FROM ({selected_sql}) AS selected", selected_params
+    table = f"'{queryset.model._meta.db_table}'::regclass"
+    estimate = f"(SELECT reltuples FROM pg_class WHERE oid = {table})"
+    return f"SELECT count(*), {estimate} FROM ({selected_sql}) AS selected", selected_params
 
 
 def export_filename(params, extension, *, now=None):

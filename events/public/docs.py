@@ -10,6 +10,7 @@ from .fields import CSV_FIELDS, JSON_FIELDS, Kind, Origin
 
 CELL_FORMATS = {
     Kind.TEXT: "text",
+    Kind.CODE: "text (a code)",
     Kind.DAY: "YYYY-MM-DD",
     Kind.MOMENT: "UTC, 2014-05-28T09:00:00.000000Z",
     Kind.BOOLEAN: "true / false",
@@ -19,6 +20,7 @@ CELL_FORMATS = {
 }
 JSON_TYPES = {
     Kind.TEXT: "string",
+    Kind.CODE: "string (a code)",
     Kind.DAY: "string (date)",
     Kind.MOMENT: "string (UTC moment)",
     Kind.BOOLEAN: "boolean",

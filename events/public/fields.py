@@ -48,6 +48,7 @@ class Kind(StrEnum):
     """How a value is typed, which decides how it is written in JSON and in a CSV cell."""
 
     TEXT = "text"  # a JSON string; a neutralised CSV cell
+    CODE = "code"  # text that is an id, a slug or a fixed code: never escaped in JSON
     DAY = "day"  # YYYY-MM-DD
     MOMENT = "moment"  # UTC: 2014-05-28T09:00:00Z in JSON, with microseconds in CSV
     BOOLEAN = "boolean"  # true or false
@@ -62,7 +63,7 @@ class Origin(StrEnum):
     DERIVED = "derived"  # computed from columns (is_ongoing, url, labels)
 
 
-TEXT_KINDS = {Kind.TEXT, Kind.LIST}  # cells that may begin like a formula
+TEXT_KINDS = {Kind.TEXT, Kind.CODE, Kind.LIST}  # cells that may begin like a formula (-slug)
 
 
 @dataclass(frozen=True)
@@ -158,38 +159,43 @@ def _lower_labels(choices):
 PUBLISHED = literal(EventStatus.PUBLISHED)
 
 # Related rows ------------------------------------------------------------------------------
+# Lookups are LEFT JOINs (every link names its row, so nothing changes): a join whose columns
+# a field does not read is dropped by PostgreSQL's planner, as quotes do not read sources.
 
 ROLES = Rows(
     "roles",
     f"""SELECT x.event_id, x.id AS position, a.slug, a.name, x.role, x.note
-    FROM {_table(EventActor)} x JOIN {_table(Actor)} a ON a.id = x.actor_id""",
+    FROM {_table(EventActor)} x LEFT JOIN {_table(Actor)} a ON a.id = x.actor_id""",
     "position",
 )
 PLATFORMS = Rows(
     "platforms",
     f"""SELECT x.event_id, x.platform_id AS position, p.slug, p.name
-    FROM {_table(Event.platforms.through)} x JOIN {_table(Platform)} p ON p.id = x.platform_id""",
+    FROM {_table(Event.platforms.through)} x
+    LEFT JOIN {_table(Platform)} p ON p.id = x.platform_id""",
     "position",
 )
 TAGS = Rows(
     "tags",
     f"""SELECT x.event_id, x.tag_id AS position, t.slug, t.name
-    FROM {_table(Event.tags.through)} x JOIN {_table(Tag)} t ON t.id = x.tag_id""",
+    FROM {_table(Event.tags.through)} x LEFT JOIN {_table(Tag)} t ON t.id = x.tag_id""",
     "position",
 )
 CITATIONS = Rows(
     "citations",
     f"""SELECT x.event_id, x.id AS position, x.quote, x.locator, s.key, s.title, s.publisher,
         s.published_on, s.url, s.archive_url, s.kind
-    FROM {_table(Citation)} x JOIN {_table(Source)} s ON s.id = x.source_id""",
+    FROM {_table(Citation)} x LEFT JOIN {_table(Source)} s ON s.id = x.source_id""",
     "position",
 )
-# Each source once, where the event first cites it.
+# Each source once, where the event first cites it: the citations no earlier one of the same
+# event and source precedes (an anti-join along the (event, id) index; no GROUP BY, no sort).
 CITED_SOURCES = Rows(
     "cited_sources",
-    f"""SELECT x.event_id, min(x.id) AS position, s.title, s.publisher, s.published_on, s.url
-    FROM {_table(Citation)} x JOIN {_table(Source)} s ON s.id = x.source_id
-    GROUP BY x.event_id, s.id, s.title, s.publisher, s.published_on, s.url""",
+    f"""SELECT x.event_id, x.id AS position, s.title, s.publisher, s.published_on, s.url
+    FROM {_table(Citation)} x LEFT JOIN {_table(Source)} s ON s.id = x.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM {_table(Citation)} y
+        WHERE y.event_id = x.event_id AND y.source_id = x.source_id AND y.id < x.id)""",
     "position",
 )
 COUNTS = Rows(
@@ -214,7 +220,7 @@ RELATIONS = Rows(
 )
 
 NAMED = {
-    "slug": Value("r.slug", description="Stable short name, used in filters."),
+    "slug": Value("r.slug", description="Stable short name, used in filters.", kind=Kind.CODE),
     "name": Value("r.name"),
 }
 ROLE_WORDS = _case("r.role", formats.ROLE_WORDS.items())
@@ -251,6 +257,7 @@ EVENT_FIELDS = (
         "id",
         "e.public_id",
         "Stable public id, such as CN-2014-0003.",
+        Kind.CODE,
         model_field="public_id",
         importer=Importer("public_id", formats.read_public_id),
     ),
@@ -293,6 +300,7 @@ EVENT_FIELDS = (
         "e.original_language",
         "Language of title_original and summary_original, as a code such as zh-hans; empty "
         "when there are none.",
+        Kind.CODE,
         model_field="original_language",
         importer=Importer("original_language", formats.read_language),
         schema={"enum": ["", *(code for code, _name in LANGUAGES)]},
@@ -333,6 +341,7 @@ EVENT_FIELDS = (
         "date_precision",
         "e.date_precision",
         "day, month, season, year, decade or century.",
+        Kind.CODE,
         json=("date", "precision"),
         model_field="date_precision",
         schema={"enum": DatePrecision.values},
@@ -364,6 +373,7 @@ EVENT_FIELDS = (
         "type",
         "et.slug",
         "Event type slug, such as account-removal.",
+        Kind.CODE,
         json=("type", "slug"),
         importer=Importer(
             "type_slug",
@@ -383,6 +393,7 @@ EVENT_FIELDS = (
         "category",
         "ec.slug",
         "Category slug, such as content-control.",
+        Kind.CODE,
         json=("category", "slug"),
         importer=Importer("category_slug", formats.read_text, scalar=False),
     ),
@@ -397,6 +408,7 @@ EVENT_FIELDS = (
         "country",
         "e.country",
         "ISO 3166 code; empty for a global event.",
+        Kind.CODE,
         model_field="country",
         importer=Importer("country", formats.read_country),
     ),
@@ -447,7 +459,9 @@ EVENT_FIELDS = (
         "Actors with their role; in CSV 'name (role)', separated by '; '.",
         item={
             **NAMED,
-            "role": Value("r.role", enum=tuple(Role.values), description="Their part in it."),
+            "role": Value(
+                "r.role", enum=tuple(Role.values), description="Their part in it.", kind=Kind.CODE
+            ),
             "role_label": Value(_case("r.role", _labels(Role))),
             "note": Value("r.note", description="Optional detail, such as 'heads the group'."),
         },
@@ -476,13 +490,15 @@ EVENT_FIELDS = (
         "The sources that document it, down to the quoted passage.",
         item={
             "source": {
-                "key": Value("r.key", description="Stable short name of the source."),
+                "key": Value(
+                    "r.key", description="Stable short name of the source.", kind=Kind.CODE
+                ),
                 "title": Value("r.title"),
                 "publisher": Value("r.publisher"),
                 "published_on": Value("r.published_on", Kind.DAY, nullable=True),
                 "url": Value("r.url", description="Where it was published; may be empty."),
                 "archive_url": Value("r.archive_url", description="A saved copy; may be empty."),
-                "kind": Value("r.kind", enum=tuple(SourceKind.values)),
+                "kind": Value("r.kind", enum=tuple(SourceKind.values), kind=Kind.CODE),
             },
             "quote": Value("r.quote", description="The passage, copied exactly; may be empty."),
             "locator": Value("r.locator", description="Where in the source: paragraph, page."),
@@ -495,9 +511,9 @@ EVENT_FIELDS = (
         "How many accounts, posts or people; in CSV 'more than 40 accounts (note)', "
         "separated by '; '.",
         item={
-            "qualifier": Value("r.qualifier", enum=tuple(CountQualifier.values)),
+            "qualifier": Value("r.qualifier", enum=tuple(CountQualifier.values), kind=Kind.CODE),
             "quantity": Value("r.quantity", Kind.INTEGER),
-            "unit": Value("r.unit", enum=tuple(CountUnit.values)),
+            "unit": Value("r.unit", enum=tuple(CountUnit.values), kind=Kind.CODE),
             "note": Value("r.note"),
             "text": Value(
                 f"{_case('r.qualifier', _labels(CountQualifier))} || ' ' || "
@@ -515,17 +531,20 @@ EVENT_FIELDS = (
         RELATIONS,
         "Links to other published events, both ways.",
         item={
-            "type": Value("r.relation_type", enum=tuple(RelationType.values)),
+            "type": Value("r.relation_type", enum=tuple(RelationType.values), kind=Kind.CODE),
             "label": Value(
                 _case("r.relation_type", _labels(RelationType)),
                 description="How to read it: '<this event> is part of <event>'.",
             ),
             "direction": Value(
                 "r.direction",
+                Kind.CODE,
                 enum=("outgoing", "incoming"),
                 description="outgoing: this event is the first of the pair; incoming: the second.",
             ),
-            "event": Value("r.public_id", description="Public id of the other event."),
+            "event": Value(
+                "r.public_id", description="Public id of the other event.", kind=Kind.CODE
+            ),
             "title": Value("r.title", description="Title of the other event."),
             "note": Value("r.note"),
         },
@@ -535,6 +554,7 @@ EVENT_FIELDS = (
         "verification",
         "e.verification",
         "single_source, corroborated, confirmed or disputed.",
+        Kind.CODE,
         model_field="verification",
         importer=Importer("verification", formats.read_verification),
         schema={"enum": Verification.values},

@@ -9,6 +9,7 @@ from .fields import GROUPS, JSON_FIELDS, Kind, Origin, Value
 
 KIND_SCHEMAS = {
     Kind.TEXT: {"type": "string"},
+    Kind.CODE: {"type": "string"},
     Kind.DAY: {"type": "string", "format": "date"},
     Kind.MOMENT: {"type": "string", "format": "date-time"},
     Kind.BOOLEAN: {"type": "boolean"},

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 
 from ..formats import FORMULA_STARTS
 
-# Characters of FORMULA_STARTS that SQL writes as character codes rather than literals.
-_CONTROL = {"\t", "\r", "\n"}
-
 
 def literal(text):
     """Return a text as an SQL string literal (for fixed vocabulary, never for user input)."""
@@ -25,7 +22,7 @@ class Dialect:
     """How one database writes JSON and CSV text; see PostgreSQL and SQLite below."""
 
     vendor: str
-    char_function: str  # chr (PostgreSQL) or char (SQLite)
+    first_code: str  # the function giving the first code point of a text: ascii or unicode
 
     def json_string(self, expression):
         """Return SQL for a JSON string literal of a text, or null."""
@@ -63,13 +60,13 @@ class Dialect:
         return f"CASE WHEN {expression} THEN 'true' ELSE 'false' END"
 
     def neutral(self, expression):
-        """Return SQL that prefixes a text a spreadsheet would run as a formula with '."""
-        starts = ", ".join(
-            f"{self.char_function}({ord(start)})" if start in _CONTROL else literal(start)
-            for start in FORMULA_STARTS
-        )
+        """Return SQL that prefixes a text a spreadsheet would run as a formula with '.
+
+        The first character is compared by its code point: no substring is built per cell.
+        """
+        codes = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
         return (
-            f"CASE WHEN substr({expression}, 1, 1) IN ({starts}) "
+            f"CASE WHEN {self.first_code}({expression}) IN ({codes}) "
             f"THEN '''' || {expression} ELSE {expression} END"
         )
 
@@ -130,8 +127,9 @@ class SQLite(Dialect):
 
 
 DIALECTS = {
-    "postgresql": PostgreSQL("postgresql", "chr"),
-    "sqlite": SQLite("sqlite", "char"),
+    # PostgreSQL's ascii() is the code point of the first character in a UTF-8 database.
+    "postgresql": PostgreSQL("postgresql", "ascii"),
+    "sqlite": SQLite("sqlite", "unicode"),
 }
 
 

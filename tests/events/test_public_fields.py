@@ -139,6 +139,7 @@ def test_every_json_value_has_its_kinds_type(client, full_event):
     item = client.get(f"{EVENTS}{full_event.public_id}/").json()
     types = {
         Kind.TEXT: str,
+        Kind.CODE: str,
         Kind.DAY: str,
         Kind.MOMENT: str,
         Kind.DECIMAL: str,

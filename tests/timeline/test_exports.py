@@ -551,10 +551,16 @@ def export_of(queryset, ordering):
 
 
 def both_writers(queryset, ordering):
+    """Return the Python writer's rows and COPY's, checking COPY's two shapes agree."""
     export = export_of(queryset, ordering)
     python = writer_text(exports.python_csv_stream(export))
-    copy = writer_text(exports.copy_stream(export, "cell"))
-    return parse_csv(python), parse_csv(copy)
+    copies = {}
+    for share in (0.0, 1.0):  # a few of the events, then most of the table
+        stream = exports.copy_stream(export, "cell")
+        stream.share_override = share
+        copies[share] = writer_text(stream)
+    assert copies[0.0] == copies[1.0]
+    return parse_csv(python), parse_csv(copies[0.0])
 
 
 @pytest.mark.postgres
@@ -955,3 +961,19 @@ def test_command_refuses_bad_filters_with_a_clear_message(rich_event, tmp_path, 
     with pytest.raises(CommandError, match=re.escape(message)):
         call_command("export_timeline", "--output", str(path), *filters)
     assert not path.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_ndjson_by_copy_is_the_json_list_in_either_shape(client, rich_timeline, share):
+    related = publish(title="Follow-up", event_type=rich_timeline[0].event_type)
+    EventRelation.objects.create(
+        from_event=rich_timeline[0], to_event=related, relation_type="precedes"
+    )
+    stream = exports.copy_stream(export_of(Event.objects.published(), "date"), "json")
+    stream.share_override = share  # a few of the events, or most of the table
+
+    lines = [json.loads(line) for line in writer_text(stream).splitlines()]
+
+    assert lines == walk_json(client)
+    assert any(item["relations"] for item in lines)
