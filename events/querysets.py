@@ -70,14 +70,6 @@ class EventQuerySet(models.QuerySet):
         """Return events with what the curators' changelist shows, in a fixed number of queries."""
         return self.select_related("event_type__category")
 
-    def for_json(self):
-        """Return events with the columns the JSON serializer reads from the event itself.
-
-        Its related rows (roles, citations, ...) it loads in bulk for a whole page, as plain
-        values: prefetching model instances cost more than everything else on a page.
-        """
-        return self.select_related("event_type__category").defer("search_text", "internal_notes")
-
     def for_api(self):
         """Return events with everything the public pages show, in a fixed number of queries."""
         from .models import Citation, EventActor, EventRelation

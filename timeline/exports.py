@@ -72,8 +72,8 @@ class Export:
 def keyset_chunks(export, fetch, size=CHUNK_ROWS):
     """Yield lists of rows in the export's order: constant memory, no OFFSET, no server cursor.
 
-    fetch(inner, sort) reads the rows of a page of ids (EventDocuments.page or .cell_rows);
-    each row starts with the event's id and its sort key.
+    fetch(keys) reads the rows of a chunk's (pk, sort value) keys (EventDocuments.page or
+    .cell_rows); each row starts with the event's id and its sort key.
     """
     sort = export.sort
     after = None
@@ -81,12 +81,12 @@ def keyset_chunks(export, fetch, size=CHUNK_ROWS):
         queryset = export.queryset
         if after is not None:
             queryset = queryset.filter(sort.after(*after))
-        rows = fetch(queryset.order_by(*sort.order_by()).values("pk")[:size], sort)
-        if not rows:
+        ordered = queryset.order_by(*sort.order_by())[:size]
+        keys = list(ordered.values_list("pk", sort.field))
+        if not keys:
             return
-        yield rows
-        last = rows[-1]
-        after = (last[1], last[0]) if isinstance(last, tuple) else (last.sort_value, last.pk)
+        yield fetch(keys)
+        after = (keys[-1][1], keys[-1][0])
 
 
 def buffered(pieces, size=STREAM_CHUNK_BYTES):

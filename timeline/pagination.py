@@ -40,9 +40,6 @@ class SortKey:
         prefix = "-" if descending else ""
         return (f"{prefix}{self.field}", f"{prefix}pk")
 
-    def reversed(self):
-        return SortKey(self.field, not self.descending)
-
     def after(self, value, pk, reverse=False):
         """Return the condition for rows strictly after (value, pk) in this order."""
         descending = self.descending != reverse
@@ -70,10 +67,10 @@ class KeysetPagination(BasePagination):
     query_parameters = (cursor_query_param, page_size_query_param, count_query_param)
 
     def paginate_queryset(self, queryset, request, view=None, fetch=None):
-        """Return the page's rows: model instances, or what fetch(ids, sort) reads for them.
+        """Return the page's rows: model instances, or what fetch(page, sort field) reads.
 
-        fetch receives the page's ids (an ordered, sliced QuerySet of values("pk")) and the
-        order to return them in; its rows have pk and sort_value (events.public Documents).
+        fetch receives the page (the ordered, sliced QuerySet) and the sort field, and returns
+        rows in the page's order with pk and sort_value (events.public Documents).
         """
         self.request = request
         self.page_size = self._page_size(request)
@@ -84,12 +81,8 @@ class KeysetPagination(BasePagination):
         backwards = cursor is not None and cursor["direction"] == "prev"
         if cursor is not None:
             queryset = queryset.filter(self.sort.after(cursor["value"], cursor["pk"], backwards))
-        ordered = queryset.order_by(*self.sort.order_by(backwards))
-        if fetch is None:
-            rows = list(ordered[: self.page_size + 1])
-        else:
-            ids = ordered.values("pk")[: self.page_size + 1]
-            rows = fetch(ids, self.sort.reversed() if backwards else self.sort)
+        ordered = queryset.order_by(*self.sort.order_by(backwards))[: self.page_size + 1]
+        rows = list(ordered) if fetch is None else fetch(ordered, self.sort.field)
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if backwards:

@@ -20,7 +20,7 @@ from events.public.documents import EventDocuments
 
 from . import caching, exports, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
-from .pagination import SORT_KEYS, KeysetPagination
+from .pagination import KeysetPagination
 from .schema import PublicAutoSchema
 from .serializers import (
     ActorSerializer,
@@ -199,7 +199,11 @@ class EventViewSet(PublicReadMixin, viewsets.GenericViewSet):
         if getattr(request.accepted_renderer, "streamed", False):
             return self.export(queryset)
         documents = EventDocuments(queryset.db, event_bases({"request": request}))
-        page = self.paginator.paginate_queryset(queryset, request, self, fetch=documents.page)
+
+        def fetch(page, sort_field):
+            return documents.page(list(page.values_list("pk", sort_field)))
+
+        page = self.paginator.paginate_queryset(queryset, request, self, fetch=fetch)
         return self.paginator.get_paginated_response(
             [orjson.Fragment(document.text) for document in page]
         )
@@ -212,7 +216,7 @@ class EventViewSet(PublicReadMixin, viewsets.GenericViewSet):
                 raise Http404(NOT_FOUND)
             return self.export(queryset, name=public_id)
         documents = EventDocuments(queryset.db, event_bases({"request": request}))
-        found = documents.page(queryset.order_by().values("pk")[:1], SORT_KEYS["id"])
+        found = documents.page(list(queryset.values_list("pk", "pk")[:1]))
         if not found:
             raise Http404(NOT_FOUND)
         return Response(orjson.Fragment(found[0].text))
@@ -389,10 +393,11 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
             queryset = queryset.filter(updated_at__gte=since)
         documents = EventDocuments(queryset.db, event_bases({"request": request}))
 
-        def fetch(ids, sort):
+        def fetch(page, sort_field):
             # The event as now published, for published events only: a retracted or
             # withdrawn event is listed with its id, never with its old text.
-            return documents.page(ids, sort, extra=self.columns, when=PUBLISHED_NOW)
+            keys = list(page.values_list("pk", sort_field, *self.columns))
+            return documents.page(keys, when=PUBLISHED_NOW)
 
         page = self.paginator.paginate_queryset(queryset, request, self, fetch=fetch)
         return self.paginator.get_paginated_response([_change(row, since) for row in page])

@@ -20,7 +20,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections
 from django.utils.translation import get_language
 from django_countries import countries
@@ -250,36 +249,39 @@ class EventDocuments:
         self.builder = SQLBuilder(self.dialect)
         self.bases = bases
 
-    def page(self, inner, sort, *, extra=(), when=None):
-        """Return Documents for a page of events, in its order, in one query.
+    def page(self, keys, *, when=None):
+        """Return Documents for a page of events, in one query, in the order of their keys.
 
-        inner selects the page's event ids: a QuerySet of values("pk"), ordered and sliced.
-        sort is a timeline.pagination.SortKey (its field and direction order the page); extra
-        names more event columns to return; when is SQL that must hold for an event's document
-        to be written (null otherwise: the change feed shows retracted events without data).
+        keys are (pk, sort value, *more) tuples, as the page's own query selected them (the
+        filters, the cursor and the order are that query's: this one only writes events, so
+        its SQL is the same for every page and is prepared once). when is SQL that must hold
+        for an event's JSON to be written (null otherwise: the change feed shows a retracted
+        event without its data); more ends up in each Document's extra.
         """
-        rows = self._select(inner, sort, JSON_FIELDS, "json", extra, when)
-        return [Document(row[0], row[1], row[-1], tuple(row[2:-1])) for row in rows]
+        texts = self._select([key[0] for key in keys], JSON_FIELDS, "json", when=when)
+        return [
+            Document(key[0], key[1], text, tuple(key[2:]))
+            for key, text in zip(keys, texts, strict=True)
+        ]
 
-    def cell_rows(self, inner, sort):
-        """Return (id, sort value, *cells) rows for a page of events (as page), in its order."""
-        return self._select(inner, sort, CSV_FIELDS, "cell")
+    def cell_rows(self, keys):
+        """Return (pk, sort value, *cells) rows for a page of events given by their keys."""
+        cells = self._select([key[0] for key in keys], CSV_FIELDS, "cell")
+        return [(key[0], key[1], *row) for key, row in zip(keys, cells, strict=True)]
 
-    def _select(self, inner, sort, fields, form, extra=(), when=None, shape=None):
-        try:
-            inner_sql, params = inner.query.sql_with_params()
-        except EmptyResultSet:
+    def _select(self, ids, fields, form, *, when=None, shape=None):
+        """Return each event's JSON text (form "json") or CSV cells ("cell"), in ids' order."""
+        if not ids:
             return []
         b = self.builder
+        postgresql = self.dialect.vendor == "postgresql"
         # On PostgreSQL each kind of row is read once for the whole page: one index scan over
         # the page's ids, where a subquery per event pays the executor's start-up cost each
         # time. SQLite, in process, runs a subquery per event as fast.
-        shape = shape or ("grouped" if self.dialect.vendor == "postgresql" else "per_event")
+        shape = shape or ("grouped" if postgresql else "per_event")
         if shape == "grouped":
             page_ids = (
-                "= ANY(ARRAY(SELECT pk FROM page))"
-                if self.dialect.vendor == "postgresql"
-                else "IN (SELECT pk FROM page)"
+                "= ANY(ARRAY(SELECT pk FROM page))" if postgresql else "IN (SELECT pk FROM page)"
             )
             ctes, joins, related = b.grouped(fields, form, page_ids)
         else:
@@ -290,44 +292,23 @@ class EventDocuments:
                 written = [f"CASE WHEN {when} THEN {written[0]} END"]
         else:
             written = [sql for _name, sql in b.cells(related)]
-        columns = ",\n  ".join([*(f"e.{name}" for name in extra), *written])
-        with_clauses = ",\n".join([f"page AS MATERIALIZED ({inner_sql})", *ctes])
-        direction = "DESC" if sort.descending else "ASC"
+        if postgresql:
+            page = "SELECT pk, ord FROM unnest(CAST(%s AS bigint[])) WITH ORDINALITY AS t(pk, ord)"
+            ids_param = list(ids)
+        else:
+            page = "SELECT CAST(value AS INTEGER) AS pk, key AS ord FROM json_each(%s)"
+            ids_param = json.dumps(list(ids))
+        with_clauses = ",\n".join([f"page AS MATERIALIZED ({page})", *ctes])
+        columns = ",\n  ".join(written)
         sql = f"""WITH {with_clauses}
-SELECT e.id, e.{sort.field},
-  {columns}
+SELECT {columns}
 FROM page JOIN {EVENTS} e ON e.id = page.pk
 {JOINS}
 {chr(10).join(joins)}
 {_constants(self.dialect)}
-ORDER BY e.{sort.field} {direction}, e.id {direction}"""
-        rows = run(self.connection, sql, [*params, *_constant_params(self.bases)])
-        # Sort keys and extra columns as Django reads them (SQLite hands back dates as text).
-        converters = [self._converter(name) for name in (sort.field, *extra)]
-        width = 2 + len(extra)
-        return [
-            (
-                row[0],
-                *(convert(value) for convert, value in zip(converters, row[1:width], strict=True)),
-                *row[width:],
-            )
-            for row in rows
-        ]
-
-    def _converter(self, field_name):
-        """Return what turns a raw column value into what Django would give (SQLite's text)."""
-        column = Event._meta.get_field(field_name).get_col(EVENTS)
-        converters = column.get_db_converters(self.connection)
-        converters += self.connection.ops.get_db_converters(column)
-        if not converters:
-            return _same
-
-        def convert(value):
-            for converter in converters:
-                value = converter(value, column, self.connection)
-            return value
-
-        return convert
+ORDER BY page.ord"""
+        rows = run(self.connection, sql, [ids_param, *_constant_params(self.bases)])
+        return [row[0] for row in rows] if form == "json" else [tuple(row) for row in rows]
 
     # A whole export by COPY (PostgreSQL) -------------------------------------------------
 
@@ -368,10 +349,6 @@ FROM {EVENTS} e JOIN selected s ON s.pk = e.id
 ORDER BY e.{sort.field} {direction}, e.id {direction}
 ) TO STDOUT WITH ({options})"""
         return sql, [*params, *_constant_params(self.bases)]
-
-
-def _same(value):
-    return value
 
 
 # Prepared statements (PostgreSQL) ---------------------------------------------------------

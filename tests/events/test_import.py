@@ -977,3 +977,79 @@ def test_a_source_with_the_url_of_another_under_a_different_spelling_is_refused(
     }
     assert "Another source already has this URL." in response.content.decode()
     assert list(Source.objects.values_list("key", flat=True)) == ["chinatopix-2014-05-28"]
+
+
+# Fields added after a file was written (the registry's title_original and its kin) --------
+
+
+OLD_COLUMNS = [
+    name
+    for name in exports.COLUMN_NAMES
+    if name not in ("title_original", "summary_original", "original_language")
+]
+
+
+def test_the_original_title_summary_and_language_are_read_and_exported(editor_client):
+    row = event_row(
+        title_original="微信公众号被删除",
+        summary_original="=许多账号被删除",
+        original_language="ZH-HANS",
+    )
+    row["summary_original"] = "'" + row["summary_original"]  # as the export neutralises it
+
+    import_file(editor_client, "event", csv_bytes([row]), status=choices.EventStatus.PUBLISHED)
+
+    event = Event.objects.get()
+    assert (event.title_original, event.summary_original, event.original_language) == (
+        "微信公众号被删除",
+        "=许多账号被删除",
+        "zh-hans",
+    )
+    (exported,) = csv_dicts(export_csv(editor_client))
+    assert exported["summary_original"] == "'=许多账号被删除"
+    assert exported["original_language"] == "zh-hans"
+
+
+def test_an_unknown_original_language_is_refused_with_its_row(editor_client):
+    row = event_row(title_original="微信", original_language="klingon")
+
+    response = preview(editor_client, "event", csv_bytes([row]))
+
+    (errors,) = invalid_rows(response).values()
+    assert "not a language code" in " ".join(errors["original_language"])
+    assert Event.objects.count() == 0
+
+
+def test_a_file_written_before_the_original_fields_existed_still_imports(editor_client):
+    row = {name: value for name, value in event_row().items() if name in OLD_COLUMNS}
+
+    response = import_file(editor_client, "event", csv_bytes([row], columns=OLD_COLUMNS))
+
+    assert "1 new" in shown_messages(response)[0]
+    event = Event.objects.get()
+    assert (event.title_original, event.summary_original, event.original_language) == ("", "", "")
+
+
+def test_a_file_without_the_original_fields_leaves_an_events_originals_alone(
+    editor_client, rich_timeline
+):
+    purge = rich_timeline[0]
+    Event.objects.filter(pk=purge.pk).update(
+        title_original="微信公众号被删除", original_language="zh-hans"
+    )
+    rows = [
+        {name: value for name, value in row.items() if name in OLD_COLUMNS}
+        | ({"title": "Renamed"} if row["id"] == purge.public_id else {})
+        for row in csv_dicts(export_csv(editor_client))
+    ]
+
+    previewed = preview(editor_client, "event", csv_bytes(rows, columns=OLD_COLUMNS))
+    confirm(editor_client, previewed)
+
+    assert sorted(row_kinds(previewed)) == ["skip", "skip", "update"]
+    purge.refresh_from_db()
+    assert (purge.title, purge.title_original, purge.original_language) == (
+        "Renamed",
+        "微信公众号被删除",
+        "zh-hans",
+    )

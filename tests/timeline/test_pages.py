@@ -154,6 +154,28 @@ def test_event_page_shows_everything_a_reader_needs(client):
     assert "A draft link" not in page
 
 
+def test_event_page_shows_the_original_title_and_summary_in_their_language(client):
+    event = published(
+        title="Public accounts removed",
+        title_original="微信公众号被删除",
+        summary_original="许多账号被删除。",
+        original_language="zh-hans",
+    )
+
+    page = text(client.get(f"/events/{event.public_id}/"))
+
+    assert '<p class="title-original" lang="zh-hans">微信公众号被删除</p>' in page
+    assert 'lang="zh-hans">许多账号被删除。</p>' in page
+
+
+def test_event_page_without_originals_shows_no_empty_original(client):
+    event = published(title="Public accounts removed")
+
+    page = text(client.get(f"/events/{event.public_id}/"))
+
+    assert "title-original" not in page and "summary-original" not in page
+
+
 @pytest.mark.parametrize("status", [EventStatus.DRAFT, EventStatus.IN_REVIEW])
 def test_unpublished_event_pages_are_not_found(client, status):
     event = EventFactory(status=status, title="Secret draft title")
