@@ -26,7 +26,7 @@ from django_countries import countries
 
 from ..models import Event, EventCategory, EventType
 from .fields import CSV_FIELDS, GROUPS, JSON_FIELDS, Kind, Origin, Value
-from .sql import dialect_for, literal
+from .sql import DIALECTS, dialect_for, literal
 
 LIST_SEPARATOR = "; "  # events.formats.LIST_SEPARATOR: items of a CSV cell
 DAY_MACRO = re.compile(r"DAY\(([^()]*)\)")
@@ -211,6 +211,44 @@ class SQLBuilder:
         return ctes, joins, related
 
 
+@functools.cache
+def page_statement(vendor, form, when, shape, json_fields=True):
+    """Return the SQL writing a page of events given by their ids (the first parameter).
+
+    It depends on nothing but its arguments, so it is built once per process: the same text
+    for every page, which PostgreSQL prepares once per connection (run).
+    """
+    dialect = DIALECTS[vendor]
+    b = SQLBuilder(dialect)
+    fields = JSON_FIELDS if json_fields else CSV_FIELDS
+    postgresql = vendor == "postgresql"
+    if shape == "grouped":
+        page_ids = "= ANY(ARRAY(SELECT pk FROM page))" if postgresql else "IN (SELECT pk FROM page)"
+        ctes, joins, related = b.grouped(fields, form, page_ids)
+    else:
+        ctes, joins, related = [], [], b.correlated
+    if form == "json":
+        written = [b.document(related)]
+        if when:
+            written = [f"CASE WHEN {when} THEN {written[0]} END"]
+    else:
+        written = [sql for _name, sql in b.cells(related)]
+    if postgresql:
+        page = "SELECT pk, ord FROM unnest(CAST(%s AS bigint[])) WITH ORDINALITY AS t(pk, ord)"
+    else:
+        page = "SELECT CAST(value AS INTEGER) AS pk, key AS ord FROM json_each(%s)"
+    with_clauses = ",\n".join([f"page AS MATERIALIZED ({page})", *ctes])
+    columns = ",\n  ".join(written)
+    joined = "\n".join(joins)
+    return f"""WITH {with_clauses}
+SELECT {columns}
+FROM page JOIN {EVENTS} e ON e.id = page.pk
+{JOINS}
+{joined}
+{_constants(dialect)}
+ORDER BY page.ord"""
+
+
 JOINS = f"""LEFT JOIN {EventType._meta.db_table} et ON et.id = e.event_type_id
 LEFT JOIN {EventCategory._meta.db_table} ec ON ec.id = et.category_id"""
 
@@ -273,40 +311,13 @@ class EventDocuments:
         """Return each event's JSON text (form "json") or CSV cells ("cell"), in ids' order."""
         if not ids:
             return []
-        b = self.builder
         postgresql = self.dialect.vendor == "postgresql"
         # On PostgreSQL each kind of row is read once for the whole page: one index scan over
         # the page's ids, where a subquery per event pays the executor's start-up cost each
         # time. SQLite, in process, runs a subquery per event as fast.
         shape = shape or ("grouped" if postgresql else "per_event")
-        if shape == "grouped":
-            page_ids = (
-                "= ANY(ARRAY(SELECT pk FROM page))" if postgresql else "IN (SELECT pk FROM page)"
-            )
-            ctes, joins, related = b.grouped(fields, form, page_ids)
-        else:
-            ctes, joins, related = [], [], b.correlated
-        if form == "json":
-            written = [b.document(related)]
-            if when:
-                written = [f"CASE WHEN {when} THEN {written[0]} END"]
-        else:
-            written = [sql for _name, sql in b.cells(related)]
-        if postgresql:
-            page = "SELECT pk, ord FROM unnest(CAST(%s AS bigint[])) WITH ORDINALITY AS t(pk, ord)"
-            ids_param = list(ids)
-        else:
-            page = "SELECT CAST(value AS INTEGER) AS pk, key AS ord FROM json_each(%s)"
-            ids_param = json.dumps(list(ids))
-        with_clauses = ",\n".join([f"page AS MATERIALIZED ({page})", *ctes])
-        columns = ",\n  ".join(written)
-        sql = f"""WITH {with_clauses}
-SELECT {columns}
-FROM page JOIN {EVENTS} e ON e.id = page.pk
-{JOINS}
-{chr(10).join(joins)}
-{_constants(self.dialect)}
-ORDER BY page.ord"""
+        sql = page_statement(self.dialect.vendor, form, when, shape, fields is JSON_FIELDS)
+        ids_param = list(ids) if postgresql else json.dumps(list(ids))
         rows = run(self.connection, sql, [ids_param, *_constant_params(self.bases)])
         return [row[0] for row in rows] if form == "json" else [tuple(row) for row in rows]
 
