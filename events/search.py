@@ -1,8 +1,9 @@
 """Full-text search with one contract on PostgreSQL and SQLite.
 
-The contract: every word of the query must begin a word of the event's search text (title,
-summary, locality, actor and platform names and aliases, quoted passages), ignoring case in
-any script. "arrest" finds "arrested"; "微信" finds "微信公众号"; "wechat accounts" needs both.
+The contract: every word of the query must begin a word of the event's search text (the
+registry's searchable fields, actor and platform names and aliases, quoted passages),
+ignoring case in any script. "arrest" finds "arrested"; "微信" finds "微信公众号"; "wechat
+accounts" needs both.
 
 Both databases read the same stored text, which we write already split into casefolded words
 separated by single spaces, so they agree on what a word is:

@@ -28,7 +28,7 @@ from psycopg2 import DatabaseError
 from events.dates import parse_date
 from events.formats import source_text
 from events.public.documents import Bases, EventDocuments
-from events.public.fields import CSV_COLUMNS, CSV_FIELDS
+from events.public.fields import CSV_COLUMNS
 
 from .pagination import SORT_KEYS
 
@@ -275,7 +275,6 @@ FORMATS = {
         ),
     )
 }
-NEUTRALISED_COLUMNS = [f.name for f in CSV_FIELDS if f.neutralised]
 
 
 # CSV and NDJSON by COPY (PostgreSQL) --------------------------------------------------------
@@ -322,7 +321,6 @@ class _CopyStream:
     def __init__(self, connection, statements, counting):
         self.connection = connection
         self.statements = statements  # {most of the table?: (sql, params)}
-        self.share_override = None
         self.counting = counting
         self.prelude = COPY_SETTINGS
         self.chunks = queue.Queue(maxsize=8)
@@ -406,8 +404,6 @@ class _CopyStream:
         cursor.execute(*self.counting)
         self.count, table_rows = cursor.fetchone()
         self.share = self.count / max(table_rows or 0, 1)  # reltuples: -1 before any ANALYZE
-        if self.share_override is not None:  # tests read both shapes
-            self.share = self.share_override
         self.counted.set()
 
 

@@ -237,16 +237,26 @@ def page_statement(vendor, form, when, shape, json_fields=True):
         page = "SELECT pk, ord FROM unnest(CAST(%s AS bigint[])) WITH ORDINALITY AS t(pk, ord)"
     else:
         page = "SELECT CAST(value AS INTEGER) AS pk, key AS ord FROM json_each(%s)"
-    with_clauses = ",\n".join([f"page AS MATERIALIZED ({page})", *ctes])
-    columns = ",\n  ".join(written)
-    joined = "\n".join(joins)
-    return f"""WITH {with_clauses}
-SELECT {columns}
-FROM page JOIN {EVENTS} e ON e.id = page.pk
+    return events_statement(
+        dialect,
+        [f"page AS MATERIALIZED ({page})", *ctes],
+        written,
+        f"page JOIN {EVENTS} e ON e.id = page.pk",
+        joins,
+        "page.ord",
+    )
+
+
+def events_statement(dialect, ctes, columns, source, joins, order):
+    """Return WITH ctes SELECT columns FROM source, joined to the event's type and category,
+    its related rows (joins) and the constants k, in an order."""
+    return f"""WITH {",".join(ctes)}
+SELECT {", ".join(columns)}
+FROM {source}
 {JOINS}
-{joined}
+{" ".join(joins)}
 {_constants(dialect)}
-ORDER BY page.ord"""
+ORDER BY {order}"""
 
 
 JOINS = f"""LEFT JOIN {EventType._meta.db_table} et ON et.id = e.event_type_id
@@ -281,7 +291,6 @@ class EventDocuments:
     """Read events through the registry, in a database's own SQL."""
 
     def __init__(self, using, bases):
-        self.using = using
         self.connection = connections[using]
         self.dialect = dialect_for(self.connection)
         self.builder = SQLBuilder(self.dialect)
@@ -339,26 +348,24 @@ class EventDocuments:
             fields, form, None if most else "IN (SELECT pk FROM selected)"
         )
         if form == "cell":
-            select = ",\n  ".join(
-                f"{sql} AS {self.connection.ops.quote_name(name)}" for name, sql in b.cells(related)
-            )
+            quote = self.connection.ops.quote_name
+            columns = [f"{sql} AS {quote(name)}" for name, sql in b.cells(related)]
             options = "FORMAT csv, HEADER true"
         else:
-            select = b.document(related)
+            columns = [b.document(related)]
             # One JSON text per line: with these quote and delimiter characters, which JSON
             # text never holds unescaped, COPY writes each document as it is.
             options = "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
-        with_clauses = ",\n".join([f"selected AS MATERIALIZED ({inner})", *ctes])
         direction = "DESC" if sort.descending else "ASC"
-        sql = f"""COPY (
-WITH {with_clauses}
-SELECT {select}
-FROM {EVENTS} e JOIN selected s ON s.pk = e.id
-{JOINS}
-{chr(10).join(joins)}
-{_constants(self.dialect)}
-ORDER BY e.{sort.field} {direction}, e.id {direction}
-) TO STDOUT WITH ({options})"""
+        select = events_statement(
+            self.dialect,
+            [f"selected AS MATERIALIZED ({inner})", *ctes],
+            columns,
+            f"{EVENTS} e JOIN selected s ON s.pk = e.id",
+            joins,
+            f"e.{sort.field} {direction}, e.id {direction}",
+        )
+        sql = f"COPY ({select}) TO STDOUT WITH ({options})"
         return sql, [*params, *_constant_params(self.bases)]
 
 

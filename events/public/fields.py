@@ -237,7 +237,17 @@ def _field(name, description, origin, kind, **options):
 
 
 def column(name, sql, description, kind=Kind.TEXT, **options):
+    """A column of the event's type or category (or any SQL over e, et, ec)."""
     return _field(name, description, Origin.COLUMN, kind, sql=sql, **options)
+
+
+def event_column(name, description, kind=Kind.TEXT, *, field="", read=None, required="", **options):
+    """A column of the event itself: its SQL, model field and import target follow from its
+    Event field (the name, unless field says otherwise); read parses it on import."""
+    field = field or name
+    importer = Importer(field, read, required=required) if read else options.pop("importer", None)
+    sql = f"e.{Event._meta.get_field(field).column}"
+    return column(name, sql, description, kind, model_field=field, importer=importer, **options)
 
 
 def derived(name, sql, description, kind=Kind.TEXT, **options):
@@ -248,119 +258,94 @@ def related(name, rows, description, **options):
     return _field(name, description, Origin.RELATED, Kind.LIST, rows=rows, **options)
 
 
-def text_importer(into, required=""):
-    return Importer(into, formats.read_text, required=required)
-
-
 EVENT_FIELDS = (
-    column(
+    event_column(
         "id",
-        "e.public_id",
         "Stable public id, such as CN-2014-0003.",
         Kind.CODE,
-        model_field="public_id",
-        importer=Importer("public_id", formats.read_public_id),
+        field="public_id",
+        read=formats.read_public_id,
     ),
-    column(
+    event_column(
         "title",
-        "e.title",
         "What happened, in one line.",
-        model_field="title",
         searchable=True,
-        importer=text_importer("title", required="Required."),
         schema={"maxLength": 300},
+        read=formats.read_text,
+        required="Required.",
     ),
-    column(
+    event_column(
         "summary",
-        "e.summary",
         "What happened, in the curators' words.",
-        model_field="summary",
         searchable=True,
-        importer=text_importer("summary", required="Required."),
+        read=formats.read_text,
+        required="Required.",
     ),
-    column(
+    event_column(
         "title_original",
-        "e.title_original",
         "The title in the source's own language (original_language), if it is not English.",
-        model_field="title_original",
         searchable=True,
-        importer=text_importer("title_original"),
         schema={"maxLength": 300},
+        read=formats.read_text,
     ),
-    column(
+    event_column(
         "summary_original",
-        "e.summary_original",
         "The summary in the source's own language (original_language), if it is not English.",
-        model_field="summary_original",
         searchable=True,
-        importer=text_importer("summary_original"),
+        read=formats.read_text,
     ),
-    column(
+    event_column(
         "original_language",
-        "e.original_language",
         "Language of title_original and summary_original, as a code such as zh-hans; empty "
         "when there are none.",
         Kind.CODE,
-        model_field="original_language",
-        importer=Importer("original_language", formats.read_language),
         schema={"enum": ["", *(code for code, _name in LANGUAGES)]},
+        read=formats.read_language,
     ),
-    column(
+    event_column(
         "date",
-        "e.date_text",
         "The date as curated, in EDTF: 2014-03, 2014-04~, 2009-07-07/..",
         json=("date", "text"),
-        model_field="date_text",
-        importer=text_importer("date_text", required="Required."),
+        field="date_text",
+        read=formats.read_text,
+        required="Required.",
     ),
-    column(
+    event_column(
         "date_display",
-        "e.date_display",
         "The date as a reader says it: March 2014, c. April 2014.",
         json=("date", "display"),
-        model_field="date_display",
     ),
-    column(
+    event_column(
         "date_earliest",
-        "e.date_earliest",
         "Earliest day the event may have touched (YYYY-MM-DD).",
         Kind.DAY,
         json=("date", "earliest"),
-        model_field="date_earliest",
     ),
-    column(
+    event_column(
         "date_latest",
-        "e.date_latest",
         "Latest day it may have touched; empty (null) while ongoing.",
         Kind.DAY,
         json=("date", "latest"),
         nullable=True,
-        model_field="date_latest",
     ),
-    column(
+    event_column(
         "date_precision",
-        "e.date_precision",
         "day, month, season, year, decade or century.",
         Kind.CODE,
         json=("date", "precision"),
-        model_field="date_precision",
         schema={"enum": DatePrecision.values},
     ),
-    column(
+    event_column(
         "date_is_approximate",
-        "e.date_is_approximate",
         "true when the date is approximate (c. April 2014).",
         Kind.BOOLEAN,
         json=("date", "is_approximate"),
-        model_field="date_is_approximate",
     ),
-    column(
+    event_column(
         "date_is_uncertain",
-        "e.date_is_uncertain",
         "true when the sources are unsure of the date (May 2014?).",
         Kind.BOOLEAN,
         json=("date", "is_uncertain"),
-        model_field="date_is_uncertain",
     ),
     derived(
         "is_ongoing",
@@ -404,13 +389,11 @@ EVENT_FIELDS = (
         json=("category", "name"),
         importer=Importer("category_name", formats.read_text, scalar=False),
     ),
-    column(
+    event_column(
         "country",
-        "e.country",
         "ISO 3166 code; empty for a global event.",
         Kind.CODE,
-        model_field="country",
-        importer=Importer("country", formats.read_country),
+        read=formats.read_country,
     ),
     derived(
         "country_name",
@@ -418,40 +401,32 @@ EVENT_FIELDS = (
         "The country's name, in English.",
         csv=False,
     ),
-    column(
+    event_column(
         "is_global",
-        "e.is_global",
         "true when the event spans the world.",
         Kind.BOOLEAN,
-        model_field="is_global",
-        importer=Importer("is_global", formats.read_boolean),
+        read=formats.read_boolean,
     ),
-    column(
+    event_column(
         "locality",
-        "e.locality",
         "Province, city or district.",
-        model_field="locality",
         searchable=True,
-        importer=text_importer("locality"),
         schema={"maxLength": 200},
+        read=formats.read_text,
     ),
-    column(
+    event_column(
         "latitude",
-        "e.latitude",
         "Decimal degrees, with five decimals, or empty (null).",
         Kind.DECIMAL,
         nullable=True,
-        model_field="latitude",
-        importer=Importer("latitude", formats.read_decimal),
+        read=formats.read_decimal,
     ),
-    column(
+    event_column(
         "longitude",
-        "e.longitude",
         "Decimal degrees, with five decimals, or empty (null).",
         Kind.DECIMAL,
         nullable=True,
-        model_field="longitude",
-        importer=Importer("longitude", formats.read_decimal),
+        read=formats.read_decimal,
     ),
     related(
         "actors",
@@ -550,14 +525,12 @@ EVENT_FIELDS = (
         },
         csv=False,
     ),
-    column(
+    event_column(
         "verification",
-        "e.verification",
         "single_source, corroborated, confirmed or disputed.",
         Kind.CODE,
-        model_field="verification",
-        importer=Importer("verification", formats.read_verification),
         schema={"enum": Verification.values},
+        read=formats.read_verification,
     ),
     derived(
         "verification_label",
@@ -588,21 +561,17 @@ EVENT_FIELDS = (
         json=None,
         importer=Importer("quotes", formats.split_list, scalar=False),
     ),
-    column(
+    event_column(
         "first_published_at",
-        "e.first_published_at",
         "When it was first published (UTC, ISO 8601).",
         Kind.MOMENT,
         nullable=True,
-        model_field="first_published_at",
         importer=Importer("first_published_at", formats.read_moment, scalar=False, on_create=True),
     ),
-    column(
+    event_column(
         "updated_at",
-        "e.updated_at",
         "When it last changed (UTC, ISO 8601).",
         Kind.MOMENT,
-        model_field="updated_at",
         importer=Importer("updated_at", formats.read_moment, scalar=False, on_create=True),
     ),
     derived("url", "", "The event's public page."),  # the site's address + id, in documents

@@ -33,6 +33,7 @@ from tests.factories import (
     SourceFactory,
     TagFactory,
 )
+from tests.timeline.reference import ReferenceEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -822,35 +823,7 @@ def test_updated_since_at_the_edge_of_the_calendar_is_not_a_server_error(client)
 
 # Detail: 404 unless published, every documented field when it is.
 
-DETAIL_FIELDS = {
-    "id",
-    "title",
-    "summary",
-    "title_original",
-    "summary_original",
-    "original_language",
-    "type",
-    "category",
-    "date",
-    "country",
-    "country_name",
-    "is_global",
-    "locality",
-    "latitude",
-    "longitude",
-    "actors",
-    "platforms",
-    "tags",
-    "citations",
-    "counts",
-    "relations",
-    "verification",
-    "verification_label",
-    "first_published_at",
-    "updated_at",
-    "url",
-    "api_url",
-}
+DETAIL_FIELDS = set(ReferenceEvent.Meta.fields)  # the API's object (tests.timeline.reference)
 
 
 @pytest.mark.parametrize(
