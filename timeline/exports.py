@@ -11,7 +11,6 @@ content negotiation, the OpenAPI schema, export_timeline and bin/fuzz read the t
 
 import contextlib
 import csv
-import datetime
 import io
 import json
 import queue
@@ -19,17 +18,20 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.utils import timezone
+from django.utils.html import escape, format_html
 from psycopg2 import DatabaseError
 
 from events.dates import parse_date
-from events.formats import source_text
 from events.public.documents import Bases, EventDocuments
 from events.public.fields import CSV_COLUMNS
 
+from .event_html import cited_sources, event_html, is_web_address, source_credit
+from .geo import feature_text
 from .pagination import SORT_KEYS
 
 CHUNK_ROWS = 1000
@@ -155,7 +157,8 @@ def timelinejs_stream(export):
     """Yield a TimelineJS3 document (https://timeline.knightlab.com/docs/json-format.html)."""
 
     def pieces():
-        yield '{"title":' + json.dumps({"text": {"headline": export.title, "text": ""}})
+        title = {"text": {"headline": escape(export.title), "text": ""}}
+        yield '{"title":' + json.dumps(title, ensure_ascii=False)
         yield ',"events":['
         first = True
         for documents in keyset_chunks(export, export.documents.page, size=500):
@@ -168,29 +171,82 @@ def timelinejs_stream(export):
     return buffered(pieces())
 
 
+# What TimelineJS shows by itself as a slide's media: pictures, sound and video files, and
+# YouTube or Vimeo pages. Its own table of media types ends in a catch-all that draws any
+# other link (a news article) as a broken image, so an article is cited in the slide's text.
+MEDIA_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|mp3|m4a|wav|mp4|webm)$", re.IGNORECASE)
+MEDIA_HOSTS = frozenset(
+    {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "vimeo.com"}
+)
+
+
 def timelinejs_event(event):
-    """Return one TimelineJS slide from an event's JSON: dates only as precise as the event's."""
+    """Return one TimelineJS slide from an event's JSON.
+
+    TimelineJS writes a slide's headline, text, date, group and credit into the page as HTML,
+    on every site that embeds the timeline: each is written here as escaped text, and the
+    only markup is ours (paragraphs, and links to http(s) sources and the event's page).
+    Dates are only as precise as the event's.
+    """
     date = event["date"]
     bounds = parse_date(date["text"])
+    sources = cited_sources(event)
     slide = {
         "unique_id": event["id"],
         "start_date": _timelinejs_date(bounds.stated_start, date["precision"]),
-        "display_date": date["display"],
-        "text": {"headline": event["title"], "text": event["summary"]},
-        "group": event["category"]["name"] if event["category"] else "",
+        "display_date": escape(date["display"]),
+        "text": {
+            "headline": escape(event["title"]),
+            "text": event_html(event),
+        },
+        "group": escape(event["category"]["name"]) if event["category"] else "",
     }
     if bounds.stated_end and "/" in date["text"]:
         slide["end_date"] = _timelinejs_date(bounds.stated_end, date["precision"])
-    source = next((c["source"] for c in event["citations"] if c["source"]["url"]), None)
-    if source is not None:
-        published_on = source["published_on"]
-        day = datetime.date.fromisoformat(published_on) if published_on else None
-        slide["media"] = {
-            "url": source["url"],
-            "credit": source_text(source["title"], source["publisher"], day, ""),
-            "link": source["url"],
-        }
+    shown = next((source for source in sources if _shown_as_media(source["url"])), None)
+    if shown is not None:
+        slide["media"] = {"url": shown["url"], "credit": escape(source_credit(shown))}
     return slide
+
+
+def _shown_as_media(url):
+    if not is_web_address(url):
+        return False
+    parts = urlsplit(url)
+    return bool(MEDIA_FILE.search(parts.path)) or (parts.hostname or "") in MEDIA_HOSTS
+
+
+def geojson_stream(export):
+    """Yield an RFC 7946 FeatureCollection: one Feature per event, the event as properties."""
+
+    def pieces():
+        yield '{"type":"FeatureCollection","features":['
+        first = True
+        for documents in keyset_chunks(export, export.documents.page):
+            if documents:
+                features = ",".join(feature_text(document.text) for document in documents)
+                yield ("" if first else ",") + features
+                first = False
+        yield "]}"
+
+    return buffered(pieces())
+
+
+# TimelineJS's own embed page, which reads a timeline from the URL in its source parameter.
+TIMELINEJS_EMBED = "https://cdn.knightlab.com/libs/timeline3/latest/embed/index.html"
+
+
+def timelinejs_embed(source_url, *, height=650):
+    """Return the HTML a reader pastes into their own site to show a TimelineJS document."""
+    query = urlencode({"source": source_url, "font": "Default", "lang": "en", "height": height})
+    return format_html(
+        '<iframe src="{}?{}" width="100%" height="{}" webkitallowfullscreen '
+        'mozallowfullscreen allowfullscreen frameborder="0" title="{}"></iframe>',
+        TIMELINEJS_EMBED,
+        query,
+        height,
+        "Censorship Timeline",
+    )
 
 
 def _timelinejs_date(day, precision):
@@ -211,6 +267,10 @@ def csv_records(text):
 
 def ndjson_records(text):
     return [json.loads(line) for line in text.splitlines() if line]
+
+
+def geojson_records(text):
+    return [feature["properties"] for feature in json.loads(text)["features"]]
 
 
 def timelinejs_records(text):
@@ -272,6 +332,18 @@ FORMATS = {
             "A TimelineJS3 document: https://timeline.knightlab.com/docs/json-format.html",
             content_type="application/json",
             rows="json:events",
+        ),
+        ExportFormat(
+            "geojson",
+            "application/geo+json",
+            "geojson",
+            geojson_stream,
+            geojson_records,
+            "An RFC 7946 FeatureCollection: one Feature per event, whose properties are the "
+            "Event (the JSON list's object) and its location_precision: point (the event's "
+            "own coordinates), country (its country's representative point), global or none "
+            "(no geometry).",
+            rows="json:features",
         ),
     )
 }

@@ -21,7 +21,7 @@ from events.dates import parse_date
 from events.formats import PUBLIC_ID
 from events.models import Actor, Event, EventCategory, EventType, Platform
 
-from . import caching, stats
+from . import caching, exports, stats
 from .caching import cache_public_page
 from .filters import EventFilterSet
 
@@ -134,6 +134,9 @@ def timeline_page(request):
     events = filterset.qs.order_by(*_ordering(filterset.sort_order))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     encoded = urlencode(query, doseq=True)
+    timelinejs_url = (
+        f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=timelinejs"
+    )
     context = {
         "form": form,
         "query": query,
@@ -141,9 +144,11 @@ def timeline_page(request):
         "groups": _group_by_month(page.object_list),
         "chart": _chart(filterset),
         "csv_url": f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=csv",
-        "timelinejs_url": f"{reverse('api:event-list')}?{encoded}"
-        f"{'&' if encoded else ''}format=timelinejs",
+        "timelinejs_url": timelinejs_url,
+        "timelinejs_embed": exports.timelinejs_embed(request.build_absolute_uri(timelinejs_url)),
         "api_url": f"{reverse('api:event-list')}{'?' if encoded else ''}{encoded}",
+        "feed_url": f"{reverse('timeline:events-feed')}{'?' if encoded else ''}{encoded}",
+        "feed_title": "New censorship events" + (" like these" if encoded else ""),
         "page_query": encoded,
     }
     return render(request, "timeline/timeline.html", context)
@@ -276,6 +281,8 @@ def _subject_page(request, subject, kind, events):
         "page": page,
         "groups": _group_by_month(page.object_list),
         "filter_url": f"{reverse('timeline:home')}?{urlencode({kind: subject.slug})}",
+        "feed_url": f"{reverse('timeline:events-feed')}?{urlencode({kind: subject.slug})}",
+        "feed_title": f"New censorship events: {subject.name}",
     }
     return render(request, "timeline/subject.html", context)
 

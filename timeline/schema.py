@@ -14,8 +14,8 @@ from rest_framework import serializers
 
 from events.public.openapi import event_components
 
-from . import exports
-from .serializers import ErrorSerializer
+from . import exports, geo
+from .serializers import ErrorSerializer, EventDocumentSchema
 
 ERRORS = {
     "400": "A query parameter is unknown, or its value is not accepted: errors names each "
@@ -89,8 +89,7 @@ class TimelineJSDateSerializer(serializers.Serializer):
 
 class TimelineJSMediaSerializer(serializers.Serializer):
     url = serializers.CharField()
-    credit = serializers.CharField()
-    link = serializers.CharField()
+    credit = serializers.CharField(help_text="The source, as escaped HTML.")
 
 
 class TimelineJSSlideSerializer(serializers.Serializer):
@@ -100,7 +99,11 @@ class TimelineJSSlideSerializer(serializers.Serializer):
     display_date = serializers.CharField()
     text = TimelineJSTextSerializer()
     group = serializers.CharField(help_text="The event's category name.")
-    media = TimelineJSMediaSerializer(required=False, help_text="The first source with a URL.")
+    media = TimelineJSMediaSerializer(
+        required=False,
+        help_text="The first source TimelineJS can show itself: a picture, sound or video file, "
+        "or a YouTube or Vimeo page. Other sources are links in the text.",
+    )
 
 
 class TimelineJSTitleSerializer(serializers.Serializer):
@@ -173,6 +176,8 @@ class PublicAutoSchema(AutoSchema):
     def _body_schema(self, export_format):
         if export_format.name == "timelinejs":
             return self.resolve_serializer(TimelineJSSerializer, "response").ref
+        if export_format.name == "geojson":
+            return _feature_collection(self.resolve_serializer(EventDocumentSchema, "response").ref)
         return {"type": "string", "description": export_format.description}
 
     def _errors(self, has_lookup):
@@ -186,6 +191,58 @@ class PublicAutoSchema(AutoSchema):
             if status in ("429", "503"):
                 responses[status]["headers"] = {"Retry-After": _header("Retry-After", "integer")}
         return responses | {"414": URI_TOO_LONG}
+
+
+def _feature_collection(event):
+    """An RFC 7946 FeatureCollection whose features' properties are Events."""
+    point = {
+        "type": "object",
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Point"]},
+            "coordinates": {
+                "type": "array",
+                "items": {"type": "number"},
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "[longitude, latitude] in WGS 84.",
+            },
+        },
+    }
+    precision = {
+        "type": "string",
+        "enum": [geo.POINT, geo.COUNTRY, geo.GLOBAL, geo.NONE],
+        "description": "point: the event's own coordinates; country: its country's "
+        "representative point; global, or none (a country with no point): no geometry.",
+    }
+    feature = {
+        "type": "object",
+        "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string", "description": "The event's public id."},
+            "geometry": point | {"nullable": True, "description": "null: no place to draw."},
+            "properties": {
+                "allOf": [
+                    event,
+                    {
+                        "type": "object",
+                        "required": ["location_precision"],
+                        "properties": {"location_precision": precision},
+                    },
+                ]
+            },
+        },
+    }
+    return {
+        "type": "object",
+        "description": "An RFC 7946 FeatureCollection, one Feature per event.",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": feature},
+        },
+    }
 
 
 def _header(name, kind="string"):

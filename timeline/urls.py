@@ -3,12 +3,13 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import pages
+from . import feeds, pages
 
 app_name = "timeline"
 urlpatterns = [
     path("", pages.timeline_page, name="home"),
     path("about/", pages.about_page, name="about"),
+    path("feeds/events.atom", feeds.event_feed, name="events-feed"),
     path("events/<str:public_id>/", pages.event_page, name="event-page"),
     path("actors/<slug:slug>/", pages.actor_page, name="actor-page"),
     path("platforms/<slug:slug>/", pages.platform_page, name="platform-page"),

@@ -78,16 +78,23 @@ STREAMED_RENDERERS = [streamed_renderer(fmt) for fmt in exports.FORMATS.values()
 
 
 class FormatNegotiation(DefaultContentNegotiation):
-    """DRF's content negotiation, with messages that say which formats there are.
+    """DRF's content negotiation, where a URL's format= always wins over the Accept header.
 
-    DRF answers an unknown format= with a bare 404, as if the URL did not exist: here it is a
-    400 naming the formats, and an Accept header no format satisfies is a 406 listing them.
+    A URL is what people paste into tools, and the tools send their own Accept: TimelineJS
+    asks for `application/json` whatever the URL says, and DRF would answer format=timelinejs
+    with a 406. So format= (or a suffix) picks the format by itself, and Accept chooses only
+    when there is none. DRF answers an unknown format= with a bare 404, as if the URL did not
+    exist: here it is a 400 naming the formats, and an Accept header no format satisfies is a
+    406 listing them.
     """
 
     def select_renderer(self, request, renderers, format_suffix=None):
         wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
         formats = [renderer.format for renderer in renderers]
-        if wanted and wanted not in formats:
+        if wanted:
+            for renderer in renderers:
+                if renderer.format == wanted:
+                    return renderer, renderer.media_type
             raise exceptions.ValidationError(
                 {"format": [f"'{wanted[:40]}' is not accepted; use {' or '.join(formats)}."]}
             )

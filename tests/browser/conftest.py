@@ -5,9 +5,14 @@ command that installs it; CI sets BROWSER_TESTS_REQUIRED=1, which turns the skip
 failure.
 """
 
+import functools
 import os
 import shutil
+import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -85,3 +90,69 @@ def new_page(browser):
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+NODE_PACKAGES = Path(__file__).parent / "node"  # package.json and its lock: outside clients
+
+
+@pytest.fixture(scope="session")
+def node_modules():
+    """The npm packages the browser tests run (TimelineJS), installed from the npm registry.
+
+    Installed once from the committed lock file; without npm the tests that need them are
+    skipped with the command that installs it (a failure in CI, like a missing Chromium).
+    """
+    installed = NODE_PACKAGES / "node_modules"
+    if not (installed / ".package-lock.json").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            message = "These browser tests need Node.js's npm: sudo apt-get install npm"
+            if os.environ.get("BROWSER_TESTS_REQUIRED"):
+                pytest.fail(message)
+            pytest.skip(message)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=NODE_PACKAGES,
+            check=True,
+            capture_output=True,
+        )
+    return installed
+
+
+@pytest.fixture(scope="session")
+def static_site():
+    """Serve a directory from another origin than the live server, as a reader's site would."""
+    servers = []
+
+    def serve(directory):
+        handler = functools.partial(QuietHandler, directory=str(directory))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def local_only(page):
+    """Refuse every request that would leave the machine (a CDN, analytics, fonts)."""
+    left = []
+
+    def route(route):
+        host = urlsplit(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost") or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            left.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    return left

@@ -34,7 +34,12 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/"
 EVENTS = f"{API}events/"
 CHANGES = f"{API}changes/"
-STREAMED = {"text/csv", "application/x-ndjson", "application/vnd.timelinejs+json"}
+STREAMED = {
+    "text/csv",
+    "application/x-ndjson",
+    "application/vnd.timelinejs+json",
+    "application/geo+json",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -153,6 +158,55 @@ def test_timelinejs_is_sent_as_its_own_media_type_when_accept_names_it(client):
     assert by_accept["Content-Type"].startswith("application/vnd.timelinejs+json")
     assert by_format["Content-Type"].startswith("application/json")
     assert b"".join(by_accept.streaming_content) == b"".join(by_format.streaming_content)
+
+
+# What TimelineJS, a browser and curl send; the first two also name JSON.
+CLIENT_ACCEPTS = [
+    "application/json, text/javascript, */*; q=0.01",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "application/json",
+    "image/png",
+    "text/csv",
+]
+
+
+@pytest.mark.parametrize("accept", CLIENT_ACCEPTS)
+@pytest.mark.parametrize(
+    ("fmt", "sent_as"),
+    [
+        ("json", "application/json"),
+        ("csv", "text/csv"),
+        ("ndjson", "application/x-ndjson"),
+        ("timelinejs", "application/json"),
+        ("geojson", "application/geo+json"),
+    ],
+)
+def test_format_in_the_url_wins_over_any_accept_header(client, fmt, sent_as, accept):
+    event = published()
+
+    response = client.get(EVENTS, {"format": fmt}, HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].split(";")[0] == sent_as
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert event.public_id.encode() in body
+
+
+def test_format_in_the_url_wins_for_one_event_and_reference_lists(client):
+    event = published()
+
+    one = client.get(f"{EVENTS}{event.public_id}/", {"format": "csv"}, HTTP_ACCEPT="image/png")
+    tags = client.get(f"{API}tags/", {"format": "json"}, HTTP_ACCEPT="text/csv")
+
+    assert one.status_code == 200 and one["Content-Type"].startswith("text/csv")
+    assert tags.status_code == 200 and tags["Content-Type"].startswith("application/json")
+
+
+def test_accept_still_chooses_when_the_url_names_no_format(client):
+    published()
+
+    assert client.get(EVENTS, HTTP_ACCEPT="text/csv")["Content-Type"].startswith("text/csv")
+    assert client.get(EVENTS, HTTP_ACCEPT="text/html").status_code == 406
 
 
 # Filters accept what the schema documents, no more ------------------------------------------
@@ -295,7 +349,18 @@ def test_event_operations_document_each_streamed_format_with_its_media_type(sche
         timelinejs = {"$ref": "#/components/schemas/TimelineJS"}
         assert content["application/vnd.timelinejs+json"]["schema"] == timelinejs
         assert timelinejs in content["application/json"]["schema"]["oneOf"]
-        assert set(format_parameter["schema"]["enum"]) == {"json", "csv", "ndjson", "timelinejs"}
+        assert set(format_parameter["schema"]["enum"]) == {
+            "json",
+            "csv",
+            "ndjson",
+            "timelinejs",
+            "geojson",
+        }
+        geojson = content["application/geo+json"]["schema"]
+        assert geojson["properties"]["type"]["enum"] == ["FeatureCollection"]
+        feature = geojson["properties"]["features"]["items"]
+        event = feature["properties"]["properties"]["allOf"][0]
+        assert event == {"$ref": "#/components/schemas/Event"}
         assert {"X-Row-Count", "Content-Disposition"} <= set(ok["headers"])
 
 

@@ -733,32 +733,89 @@ def test_timelinejs_end_date_is_the_stated_end_of_an_approximate_span(client, ta
     assert slide["end_date"] == {"year": 2014, "month": 6}
 
 
-def test_timelinejs_slide_text_group_and_media(client, rich_event):
+def test_timelinejs_slide_cites_its_sources_as_links_in_its_text(client, rich_event):
     document = timelinejs(client)
 
-    assert document["title"]["text"]["headline"]
+    assert document["title"]["text"]["headline"] == "Censorship Timeline"
     (slide,) = document["events"]
     assert slide == {
         "unique_id": rich_event.public_id,
         "start_date": {"year": 2014, "month": 3},
         "display_date": "March 2014",
-        "text": {"headline": rich_event.title, "text": rich_event.summary},
-        "group": "Content control",
-        "media": {
-            "url": "https://example.org/a",
-            "credit": "Tencent cracks down (ChinaTopix, 2014-05-28)",
-            "link": "https://example.org/a",
+        "text": {
+            "headline": rich_event.title,
+            "text": (
+                "<p>Tencent said &quot;rumours&quot;, then, removed them.<br>A second line.</p>"
+                "<p>Sources: "
+                '<a href="https://example.org/a" target="_blank" rel="noopener">'
+                "Tencent cracks down (ChinaTopix, 2014-05-28)</a>; Notice</p>"
+                f'<p><a href="http://testserver/events/{rich_event.public_id}/" '
+                'target="_blank" rel="noopener">The event, its quotes and history</a></p>'
+            ),
         },
+        "group": "Content control",
     }
 
 
-def test_timelinejs_slide_has_no_media_without_a_source_url(client, taxonomy):
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/photos/raid.JPG",
+        "https://example.org/clip.mp4",
+        "https://www.youtube.com/watch?v=abc",
+        "https://youtu.be/abc",
+        "https://vimeo.com/123",
+    ],
+)
+def test_timelinejs_media_only_for_what_timelinejs_can_show(client, taxonomy, url):
     event = publish(event_type=taxonomy)
-    CitationFactory(event=event, source=SourceFactory(url=""))
+    CitationFactory(event=event, source=SourceFactory(url="https://example.org/article"))
+    CitationFactory(event=event, source=SourceFactory(url=url, title="Footage", publisher=""))
+
+    (slide,) = timelinejs(client)["events"]
+
+    assert slide["media"] == {"url": url, "credit": "Footage"}
+    assert 'href="https://example.org/article"' in slide["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["", "https://example.org/article", "https://example.org/a.jpg.html", "https://x.org/?f=a.png"],
+)
+def test_timelinejs_slide_has_no_media_for_an_article_or_no_url(client, taxonomy, url):
+    event = publish(event_type=taxonomy)
+    CitationFactory(event=event, source=SourceFactory(url=url))
 
     (slide,) = timelinejs(client)["events"]
 
     assert "media" not in slide
+
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+def test_timelinejs_writes_curators_text_as_escaped_html(client, taxonomy):
+    event = publish(event_type=taxonomy, title=f"Raid {HOSTILE}", summary=f"Summary {HOSTILE}")
+    CitationFactory(
+        event=event,
+        source=SourceFactory(
+            title=f"Report {HOSTILE}",
+            publisher="<b>Press</b>",
+            url="https://example.org/photo.png",
+        ),
+    )
+
+    document = timelinejs(client)
+
+    (slide,) = document["events"]
+    written = json.dumps(slide)
+    assert "<script" not in written and "<img" not in written and "<b>" not in written
+    assert slide["text"]["headline"] == (
+        "Raid &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(2)&quot;&gt;"
+    )
+    assert "&lt;script&gt;" in slide["text"]["text"]
+    assert slide["media"]["credit"].startswith("Report &lt;script&gt;")
+    assert "(&lt;b&gt;Press&lt;/b&gt;" in slide["media"]["credit"]
 
 
 def test_timelinejs_follows_filters_and_order(client, rich_timeline):

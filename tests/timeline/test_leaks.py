@@ -613,6 +613,7 @@ def public_visits():
         *_reference_visits(public),
         *_stats_visits(public),
         *_page_visits(public),
+        *_feed_visits(public),
         visit("api:change-list"),
         visit("api:change-list", count="true", page_size=1),
         visit("api:change-list", since="2000-01-01T00:00:00Z"),
@@ -722,6 +723,23 @@ def _page_visits(public):
         for slug in [*all_identifiers(name), NEVER_SLUG]:
             status = 200 if public[name][slug] else 404
             visits.append(visit(f"timeline:{name}-page", slug, status=status))
+    return visits
+
+
+def _feed_visits(public):
+    route = "timeline:events-feed"
+    visits = [
+        visit(route),
+        visit(route, q=HIDDEN_PREFIX),
+        visit(route, country=HIDDEN_COUNTRY),
+        visit(route, date_from="1999", date_to="1999"),
+        visit(route, status=400, ordering="-date"),
+    ]
+    for name in SLUG_FILTERS:
+        shown, hidden = _slugs(public, name)
+        visits += [visit(route, **{name: slug}) for slug in shown]
+        if hidden:
+            visits.append(visit(route, status=400, **{name: hidden}))
     return visits
 
 
@@ -901,6 +919,7 @@ def test_hidden_rows_answer_exactly_as_rows_that_never_existed(client, world):
         ("api:event-list", SLUG_FILTERS, {"format": "csv"}),
         ("api:stats", SLUG_FILTERS, {"group_by": "year"}),
         ("timeline:home", PAGE_FILTERS, {}),
+        ("timeline:events-feed", SLUG_FILTERS, {}),
     ):
         for name in filters:
             for slug in all_identifiers(name):
@@ -943,7 +962,7 @@ def test_a_withdrawal_after_a_warm_cache_reaches_every_surface(world):
     assert wrong_statuses(first) == []
     assert findings(first, world.late.planted)  # the late event is public, and seen
     # The cache is warm: an anonymous answer now costs at most the data version's query.
-    for route in ("api:event-list", "timeline:home"):
+    for route in ("api:event-list", "timeline:home", "timeline:events-feed"):
         with CaptureQueriesContext(connection) as queries:
             get(reader, route)
         assert len(queries) <= 1, [query["sql"] for query in queries]

@@ -1,6 +1,8 @@
 """Readers' pages: what they show, what they never show, and what they cost."""
 
 import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -245,3 +247,23 @@ def test_pages_use_no_external_assets(client):
     page = text(client.get("/"))
 
     assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)
+
+
+def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client):
+    published(title="WeChat event").platforms.add(PlatformFactory(name="WeChat", slug="wechat"))
+
+    response = client.get("/", {"platform": "wechat", "date_from": "2014"})
+
+    snippet = unescape(
+        re.search(r'<textarea id="timelinejs-embed"[^>]*>([^<]*)<', text(response))[1]
+    )
+    src = unescape(re.search(r'<iframe src="([^"]+)"', snippet)[1])
+    assert src.startswith("https://cdn.knightlab.com/libs/timeline3/latest/embed/index.html?")
+    (source,) = parse_qs(urlsplit(src).query)["source"]
+    assert urlsplit(source)[:3] == ("http", "testserver", "/api/v1/events/")
+    assert parse_qs(urlsplit(source).query) == {
+        "platform": ["wechat"],
+        "date_from": ["2014"],
+        "format": ["timelinejs"],
+    }
+    assert client.get(source, HTTP_ACCEPT="application/json").status_code == 200
