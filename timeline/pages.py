@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.views.decorators.gzip import gzip_page
 from django_countries import countries
 
 from events.choices import DatePrecision, EventStatus
@@ -21,7 +22,7 @@ from events.dates import parse_date
 from events.formats import PUBLIC_ID
 from events.models import Actor, Event, EventCategory, EventType, Platform
 
-from . import caching, exports, stats
+from . import caching, exports, stats, worldmap
 from .caching import cache_public_page
 from .filters import EventFilterSet
 
@@ -120,6 +121,7 @@ def _filter_choices():
     }
 
 
+@gzip_page  # the map's outlines are most of the page, and compress to a quarter
 @cache_public_page
 def timeline_page(request):
     query = {name: request.GET.getlist(name) for name in FILTER_FIELDS if request.GET.get(name)}
@@ -143,6 +145,7 @@ def timeline_page(request):
         "page": page,
         "groups": _group_by_month(page.object_list),
         "chart": _chart(filterset),
+        "places": _places(filterset, query),
         "csv_url": f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=csv",
         "timelinejs_url": timelinejs_url,
         "timelinejs_embed": exports.timelinejs_embed(request.build_absolute_uri(timelinejs_url)),
@@ -200,6 +203,27 @@ def _chart(filterset):
         periods = [(str(year), str(year)) for year in range(first, last + 1)]
         unit = "year"
     return _bars(periods, counts, unit)
+
+
+def _places(filterset, query):
+    """Events per country: the map, and the same counts as a list of links (each country's
+    link keeps the other filters)."""
+    rows = stats.grouped(filterset.qs, "country")
+    if not rows:
+        return None
+
+    def link(code):
+        narrowed = {**query, "country": [code]}
+        return f"{reverse('timeline:home')}?{urlencode(narrowed, doseq=True)}"
+
+    listed = [
+        {"name": row["label"], "count": row["count"], "url": link(row["key"])}
+        for row in rows
+        if row["key"]  # events with no country and not global: none, by the model's rules
+    ]
+    counts = {row["key"]: row["count"] for row in rows if row["key"] not in (None, "global")}
+    names = {row["key"]: row["label"] for row in rows}
+    return {"map": worldmap.draw(counts, names, link), "countries": listed}
 
 
 def _bars(periods, counts, unit):

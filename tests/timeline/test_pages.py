@@ -1,8 +1,10 @@
 """Readers' pages: what they show, what they never show, and what they cost."""
 
+import gzip
 import re
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from django.db import connection
@@ -267,3 +269,78 @@ def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client):
         "format": ["timelinejs"],
     }
     assert client.get(source, HTTP_ACCEPT="application/json").status_code == 200
+
+
+# Where: the map and the list of countries ---------------------------------------------------
+
+
+def test_the_map_shades_each_country_with_events_as_a_link_keeping_the_filters(client):
+    wechat = PlatformFactory(name="WeChat", slug="wechat")
+    for country in ("CN", "CN", "CN", "HK", "RU"):
+        published(country=country).platforms.add(wechat)
+    published(country="", is_global=True).platforms.add(wechat)
+    published(country="IR")  # not on WeChat: not counted
+
+    page = text(client.get("/", {"platform": "wechat"}))
+
+    svg = re.search(r"<svg class=\"worldmap\".*?</svg>", page, re.S)[0]
+    root = ElementTree.fromstring(
+        svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    )
+    links = {
+        link.get("href"): link.find("{*}g") for link in root.iter("{http://www.w3.org/2000/svg}a")
+    }
+    assert set(links) == {
+        "/?platform=wechat&country=CN",
+        "/?platform=wechat&country=HK",
+        "/?platform=wechat&country=RU",
+    }
+    china = links["/?platform=wechat&country=CN"]
+    assert china.find("{*}title").text == "China: 3 events"
+    assert china.get("class") == "country shade-5"
+    assert links["/?platform=wechat&country=HK"].get("class") == "country shade-1"
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}g"))) > 200  # every country drawn
+    assert "<script" not in page
+
+
+def test_the_country_list_gives_the_same_counts_as_links_with_global_events(client):
+    for country in ("CN", "CN", "TW"):
+        published(country=country)
+    published(country="", is_global=True)
+
+    page = text(client.get("/"))
+
+    listed = re.findall(
+        r'<li><a href="([^"]+)">([^<]+)</a> <span class="n">(\d+)</span></li>', page
+    )
+    assert [(url.replace("&amp;", "&"), name, int(n)) for url, name, n in listed] == [
+        ("/?country=CN", "China", 2),
+        ("/?country=global", "Global", 1),
+        ("/?country=TW", "Taiwan", 1),
+    ]
+    for url, _name, n in listed:
+        assert page_count_of(client, url.replace("&amp;", "&")) == int(n)
+
+
+def page_count_of(client, url):
+    return int(re.search(r'id="result-count">(\d+) event', text(client.get(url)))[1])
+
+
+def test_no_map_when_no_event_matches(client):
+    published(country="CN")
+
+    page = text(client.get("/", {"country": "RU"}))
+
+    assert "worldmap" not in page
+
+
+def test_the_timeline_page_is_sent_compressed_to_clients_that_accept_it(client):
+    published(country="CN")
+
+    plain = client.get("/")
+    compressed = client.get("/", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert compressed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(compressed.content) == plain.content
+    assert len(compressed.content) < len(plain.content) / 3
+    assert "Accept-Encoding" in compressed["Vary"]
