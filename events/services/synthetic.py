@@ -150,6 +150,9 @@ def events_generate(
         references = _references_generate(
             rng, writer, counts, actors=actors, platforms=platforms, sources=sources, until=until
         )
+    # The rows above were written with their ids: the next row saved through the ORM (an
+    # actor added in the admin, say) must not be handed one of them by the sequence.
+    writer.reset_sequences([Actor, ActorAlias, Platform, PlatformAlias, Source, Tag])
     public_ids = _PublicIds(using)
     next_id = _next_id(Event, using)
     written = 0

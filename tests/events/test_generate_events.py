@@ -539,3 +539,19 @@ def test_generate_before_the_taxonomy_is_loaded_says_to_load_it(db):
         call_command("generate_events", "--count", "10", stdout=io.StringIO(), stderr=io.StringIO())
 
     assert row_counts() == dict.fromkeys(row_counts(), 0)
+
+
+@pytest.mark.django_db
+def test_rows_saved_after_generating_get_ids_of_their_own():
+    """The generator writes references with their ids; a curator's next actor, platform,
+    source or tag must not be handed one of them (PostgreSQL's sequences follow)."""
+    EventTypeFactory()
+    events_generate(count=5, seed=1, actors=6, platforms=3, sources=7)
+
+    actor = ActorFactory(name="Added in the admin")
+    tag = TagFactory(name="added")
+
+    assert actor.pk > max(Actor.objects.exclude(pk=actor.pk).values_list("pk", flat=True))
+    assert tag.pk not in set(Tag.objects.exclude(pk=tag.pk).values_list("pk", flat=True))
+    source = Source.objects.create(key="added-in-the-admin", title="Added")
+    assert source.pk > max(Source.objects.exclude(pk=source.pk).values_list("pk", flat=True))
