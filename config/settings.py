@@ -7,6 +7,7 @@ comes from environment variables, listed in docs/operations.md. Bad values fail 
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -33,6 +34,15 @@ def envlist(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def envurl(name, default):
+    """An http(s) address with no query or fragment, without its trailing slash."""
+    value = (os.environ.get(name) or default).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must be an http(s) address such as {default}.")
+    return value
+
+
 def envint(name, default):
     value = os.environ.get(name)
     if value is None or value == "":
@@ -44,6 +54,10 @@ def envint(name, default):
 
 
 DEBUG = envbool("DEBUG", True)
+# Where the site is published. Citations, feeds, data releases and export_timeline's files
+# write their absolute URLs from it, so a citation never depends on how a request reached us.
+DEVELOPMENT_SITE_URL = "http://127.0.0.1:8000"
+SITE_URL = envurl("SITE_URL", DEVELOPMENT_SITE_URL)
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
@@ -212,8 +226,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # STATIC_ROOT, cached for a year. Without it (development, and the test suite, which must not
 # need collectstatic) they are the apps' own files, found on each request.
 STATIC_MANIFEST = envbool("STATIC_MANIFEST", not DEBUG)
+# Data releases are immutable files (python manage.py release), kept in RELEASES_DIR unless
+# STORAGES["releases"] names shared storage (django-storages) for several app servers.
+RELEASES_DIR = Path(os.environ.get("RELEASES_DIR") or BASE_DIR / "releases")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "releases": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": RELEASES_DIR, "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST

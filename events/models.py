@@ -81,10 +81,6 @@ class EventCategory(SluggedModel, TimestampedModel):
     class Meta:
         ordering = ("position", "name")
         verbose_name_plural = "event categories"
-        indexes = [
-            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
-            models.Index(fields=["updated_at"], name="eventcategory_updated_idx"),
-        ]
 
     def __str__(self):
         return self.name
@@ -113,10 +109,6 @@ class EventType(SluggedModel, TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["category", "name"], name="eventtype_unique_name"),
         ]
-        indexes = [
-            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
-            models.Index(fields=["updated_at"], name="eventtype_updated_idx"),
-        ]
 
     def __str__(self):
         return f"{self.category.name}: {self.name}"
@@ -129,10 +121,6 @@ class Tag(SluggedModel, TimestampedModel):
 
     class Meta:
         ordering = ("name",)
-        indexes = [
-            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
-            models.Index(fields=["updated_at"], name="tag_updated_idx"),
-        ]
 
     def __str__(self):
         return self.name
@@ -200,10 +188,6 @@ class Actor(SluggedModel, TimestampedModel):
                 violation_error_message="An actor cannot be its own parent.",
             ),
         ]
-        indexes = [
-            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
-            models.Index(fields=["updated_at"], name="actor_updated_idx"),
-        ]
 
     def __str__(self):
         return self.name
@@ -255,10 +239,6 @@ class Platform(SluggedModel, TimestampedModel):
         ]
         ordering = ("name",)
         constraints = [wikidata_constraint("platform")]
-        indexes = [
-            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
-            models.Index(fields=["updated_at"], name="platform_updated_idx"),
-        ]
 
     def __str__(self):
         return self.name
@@ -343,10 +323,6 @@ class Source(TimestampedModel):
                 name="source_unique_url",
                 violation_error_message="Another source already has this URL.",
             ),
-        ]
-        indexes = [
-            # "When did anything public last change" (querysets.last_change_at: an indexed MAX).
-            models.Index(fields=["updated_at"], name="source_updated_idx"),
         ]
 
     def __str__(self):
@@ -846,3 +822,71 @@ class PublicIdSequence(models.Model):
 
     def __str__(self):
         return f"{self.prefix}: {self.last_number}"
+
+
+class Release(models.Model):
+    """A numbered, dated, immutable data release: its files are in the releases storage."""
+
+    number = models.PositiveIntegerField(unique=True)
+    released_at = models.DateTimeField(help_text="The moment the data was read (UTC).")
+    event_count = models.PositiveIntegerField()
+    retraction_count = models.PositiveIntegerField(help_text="Events retracted since the last.")
+    archive = models.CharField(max_length=200, help_text="The zip of every file, in storage.")
+    size = models.PositiveBigIntegerField(help_text="Of the archive, in bytes.")
+    sha256 = models.CharField(max_length=64, help_text="Of the archive.")
+
+    class Meta:
+        ordering = ("-number",)
+
+    def __str__(self):
+        return f"Release {self.number} ({self.released_at:%Y-%m-%d})"
+
+    @property
+    def archive_name(self):
+        return self.archive.rsplit("/", 1)[-1]
+
+
+PUBLIC_STATUSES = (choices.EventStatus.PUBLISHED, choices.EventStatus.RETRACTED)
+
+
+class PublicVersion(models.Model):
+    """How many public changes have committed: the data version that names every ETag and
+    cached response. One row, counted up by the database's own triggers (migration 0011), so
+    no write path can miss it and it moves exactly when a change commits."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"public version {self.seq}"
+
+
+class PublicChange(models.Model):
+    """One change the public can see, numbered in the order it committed.
+
+    Written by triggers on the events table (migration 0011) whenever an event that is, or
+    was, published or retracted is inserted, changes its updated_at or status, or is
+    deleted. On PostgreSQL the triggers are deferred to the commit and number the change
+    under the lock of the PublicVersion row, so numbers follow commit order: a reader who
+    sees change n sees every change before it (the change feed's after= relies on this). On
+    SQLite one writer at a time gives the same order.
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    event = models.ForeignKey(
+        Event, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    public_id = models.CharField(max_length=24)
+    status = models.CharField(max_length=20, help_text="The event's status after the change.")
+    at = models.DateTimeField(help_text="When it committed (UTC).")
+
+    class Meta:
+        indexes = [
+            # The change feed: is there a later change of the same event?
+            models.Index(fields=["public_id", "seq"], name="publicchange_event_seq_idx"),
+            # The change feed's since=.
+            models.Index(fields=["at"], name="publicchange_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.seq}: {self.public_id} {self.status}"

@@ -1,9 +1,5 @@
-import datetime
-
 from django.db import connections, models, router
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from . import search
 from .choices import EventStatus
@@ -192,26 +188,21 @@ class TagQuerySet(PublicReferenceQuerySet):
     events_reverse_lookup = "tags"
 
 
-def last_change_at(using=None):
-    """Return when anything the public can see last changed (the ETag and cache version).
+def public_version(using=None):
+    """Return how many public changes have committed: the ETag and cache version.
 
-    Edits to actors, platforms, sources, the taxonomy and tags change what events show, so
-    they count too. One query: an indexed MAX per table. It reads where the request's other
-    reads go (a replica, for anonymous readers), so a lagging replica's answers are named by
-    the replica's own version, never by the primary's newer one.
+    The database's own triggers count every change to an event that is or was public, and
+    every data release (models.PublicChange), in commit order: a change that commits late
+    still moves the version, and a draft's edit, or an edit to an actor only drafts show,
+    does not. Edits to actors, platforms, sources, the taxonomy and tags reach it through the
+    events that show them (services.events_referencing_changed). One query of one row. It
+    reads where the request's other reads go (a replica, for anonymous readers), so a
+    lagging replica's answers are named by the replica's own version.
     """
-    from .models import Actor, Event, EventCategory, EventType, Platform, Source, Tag
+    from .models import Event
 
     connection = connections[using or router.db_for_read(Event)]
-    latest_per_table = " UNION ALL ".join(
-        f"SELECT MAX(updated_at) AS latest FROM {connection.ops.quote_name(model._meta.db_table)}"
-        for model in (Event, Actor, Platform, Source, EventType, EventCategory, Tag)
-    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(latest) FROM ({latest_per_table}) AS changes")
-        latest = cursor.fetchone()[0]
-    if isinstance(latest, str):  # SQLite hands back the stored text
-        latest = parse_datetime(latest)
-    if latest is not None and timezone.is_naive(latest):
-        latest = timezone.make_aware(latest, datetime.UTC)
-    return latest
+        cursor.execute("SELECT seq FROM events_publicversion WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else 0

@@ -1,6 +1,6 @@
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 
 from events.services import EDITOR_GROUP
 from tests.factories import UserFactory, member_of
@@ -22,6 +22,53 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def public_change_log(request):
+    """Keep the public change log (migration 0011's triggers) true to each test's database.
+
+    On PostgreSQL the triggers wait for the commit, and a test wrapped in a transaction never
+    commits: there, SET CONSTRAINTS makes them fire at each statement for this transaction
+    alone, as SQLite's always do. Tests that commit for real (transaction=True, a live
+    server) keep the deferred triggers production runs with.
+
+    On SQLite, Django empties the tables after a test that commits with DELETE, which the
+    delete trigger logs: with no event left, those rows are no later test's history.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    committing = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if marker is None and not committing and "db" not in request.fixturenames:
+        return
+    request.getfixturevalue("_django_db_helper")
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM events_publicchange WHERE NOT EXISTS (SELECT 1 FROM events_event)"
+            )
+    elif connection.vendor == "postgresql" and not committing:
+        for alias in connections:
+            if connections[alias].in_atomic_block:
+                with connections[alias].cursor() as cursor:
+                    cursor.execute(
+                        "SET CONSTRAINTS events_event_public_change, "
+                        "events_release_public_change IMMEDIATE"
+                    )
+
+
+@pytest.fixture(autouse=True)
+def releases_storage(tmp_path_factory, settings):
+    """Write every test's data releases into a folder of its own, never into the checkout."""
+    location = tmp_path_factory.mktemp("releases")
+    settings.STORAGES = settings.STORAGES | {
+        "releases": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location},
+        }
+    }
+    return location
 
 
 @pytest.fixture

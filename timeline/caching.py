@@ -1,8 +1,9 @@
 """Public responses cached until the published data changes, and validated by clients.
 
-The version of the data is when anything the public can see last changed
-(events.querysets.last_change_at: one indexed query). It names every cached body and every
-ETag, so a publish, an edit or a retraction makes every older entry unreachable at once:
+The version of the data is how many public changes have committed
+(events.querysets.public_version: one row, counted by the database's triggers). It names
+every cached body and every ETag, so a publish, an edit or a retraction makes every older
+entry unreachable at once:
 nothing to invalidate by hand, and no worker can serve what another worker has replaced.
 With Redis (REDIS_URL) the workers share one cache; without it each keeps its own.
 """
@@ -13,9 +14,10 @@ import hashlib
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from events.querysets import last_change_at
+from events.querysets import public_version
 
 KEPT_HEADERS = ("Content-Type", "Link", "Content-Language")
 
@@ -26,9 +28,9 @@ def seconds():
 
 
 def data_version(request):
-    """Return when public data last changed, read once per request."""
+    """Return the version of the public data, read once per request."""
     if not hasattr(request, "_timeline_version"):
-        request._timeline_version = last_change_at()
+        request._timeline_version = public_version()
     return request._timeline_version
 
 
@@ -37,9 +39,10 @@ def response_key(request, *args, **kwargs):
     version = data_version(request)
     key = "|".join(
         [
-            version.isoformat() if version else "empty",
+            str(version),
             request.build_absolute_uri(),  # bodies hold absolute links: the host matters
             request.headers.get("Accept", ""),
+            getattr(request, "_timeline_day", ""),  # set by dated_page
         ]
     )
     return hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -93,6 +96,18 @@ def serve_cached(handler):
         response = handler(view, request, *args, **kwargs)
         response.add_post_render_callback(lambda rendered: keep_body(request._request, rendered))
         return response
+
+    return wrapper
+
+
+def dated_page(view):
+    """Key a cached page by the day, too: for a page that shows today's date (a citation's
+    access date). Put it above cache_public_page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request._timeline_day = timezone.now().date().isoformat()
+        return view(request, *args, **kwargs)
 
     return wrapper
 

@@ -5,12 +5,13 @@ filters show on the timeline, newest first, each written from its public JSON (s
 holds only what the API shows) as its summary, date, place and sources. A retracted event is
 an entry with the same id that carries only the id, when it was retracted and why, never its
 old text. Retractions are in every feed, whatever its filters: to say which filters a
-retracted event matched would tell what it said.
+retracted event matched would tell what it said. Links are written from SITE_URL.
 """
 
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpResponse
 from django.urls import reverse
@@ -69,13 +70,13 @@ class EventFeed(Feed):
         )
 
     def link(self, subscription):
-        return subscription.timeline_url
+        return settings.SITE_URL + subscription.timeline_url
 
     def feed_url(self, subscription):
-        return subscription.request.build_absolute_uri()
+        return settings.SITE_URL + subscription.request.get_full_path()
 
     def feed_guid(self, subscription):
-        return subscription.request.build_absolute_uri()
+        return self.feed_url(subscription)
 
     def items(self, subscription):
         return subscription.entries()
@@ -146,7 +147,7 @@ class Subscription:
     def entries(self):
         published = self.filterset.qs.order_by("-first_published_at", "-id")[:ENTRIES]
         keys = list(published.values_list("pk", "first_published_at", "public_id", "updated_at"))
-        documents = EventDocuments(published.db, event_bases({"request": self.request}))
+        documents = EventDocuments(published.db, event_bases({"base_url": settings.SITE_URL}))
         entries = [
             Entry(public_id, self._link(public_id), at, updated, json.loads(document.text))
             for document, (_pk, at, public_id, updated) in zip(
@@ -166,7 +167,7 @@ class Subscription:
         return entries[:ENTRIES]
 
     def _link(self, public_id):
-        return self.request.build_absolute_uri(reverse("timeline:event-page", args=[public_id]))
+        return settings.SITE_URL + reverse("timeline:event-page", args=[public_id])
 
 
 def _place(event):

@@ -5,6 +5,7 @@ from itertools import groupby
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
@@ -12,6 +13,7 @@ from django.forms.utils import flatatt
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.gzip import gzip_page
@@ -22,8 +24,8 @@ from events.dates import parse_date
 from events.formats import PUBLIC_ID
 from events.models import Actor, Event, EventCategory, EventType, Platform
 
-from . import caching, exports, stats, worldmap
-from .caching import cache_public_page
+from . import caching, citing, exports, stats, worldmap
+from .caching import cache_public_page, dated_page
 from .filters import EventFilterSet
 
 PAGE_SIZE = 50
@@ -90,7 +92,7 @@ def filter_choices(version):
     with a million events they cost a second to build.
     """
     return cache.get_or_set(
-        f"timeline:filter-choices:{version.isoformat() if version else 'empty'}",
+        f"timeline:filter-choices:{version}",
         _filter_choices,
         caching.seconds(),
     )
@@ -148,7 +150,7 @@ def timeline_page(request):
         "places": _places(filterset, query),
         "csv_url": f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=csv",
         "timelinejs_url": timelinejs_url,
-        "timelinejs_embed": exports.timelinejs_embed(request.build_absolute_uri(timelinejs_url)),
+        "timelinejs_embed": exports.timelinejs_embed(settings.SITE_URL + timelinejs_url),
         "api_url": f"{reverse('api:event-list')}{'?' if encoded else ''}{encoded}",
         "feed_url": f"{reverse('timeline:events-feed')}{'?' if encoded else ''}{encoded}",
         "feed_title": "New censorship events" + (" like these" if encoded else ""),
@@ -256,6 +258,7 @@ def _bars(periods, counts, unit):
     }
 
 
+@dated_page  # its citation says when it was read
 @cache_public_page
 def event_page(request, public_id):
     if not PUBLIC_ID.match(public_id):  # never a public id: no need to ask the database
@@ -270,7 +273,13 @@ def event_page(request, public_id):
         sorted(event.actor_roles.all(), key=lambda role: (role.role, role.id)),
         key=lambda role: role.get_role_display(),
     )
-    context = {"event": event, "roles": [(label, list(items)) for label, items in roles]}
+    context = {
+        "event": event,
+        "roles": [(label, list(items)) for label, items in roles],
+        "citation": citing.event_citation(
+            event, accessed=timezone.now().date(), release=citing.release_holding(event)
+        ),
+    }
     return render(request, "timeline/event_detail.html", context)
 
 

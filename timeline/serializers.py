@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from events.models import Actor, EventCategory, EventType, Platform, Source, Tag
+from events.models import Actor, EventCategory, EventType, Platform, Release, Source, Tag
 from events.public.documents import Bases
 
 
@@ -224,6 +224,47 @@ class TagSerializer(ReferenceSerializer):
         fields = ("slug", "name", "event_count", "events_url")
 
 
+class ReleaseSerializer(serializers.ModelSerializer):
+    """A numbered, dated, immutable data release, and where to download it."""
+
+    download_url = serializers.SerializerMethodField(help_text="The zip of every file.")
+    datapackage_url = serializers.SerializerMethodField(
+        help_text="Its datapackage.json: the tables, their columns, keys and checksums."
+    )
+    url = serializers.SerializerMethodField(help_text="Its page, which lists its files.")
+
+    class Meta:
+        model = Release
+        fields = (
+            "number",
+            "released_at",
+            "event_count",
+            "retraction_count",
+            "size",
+            "sha256",
+            "download_url",
+            "datapackage_url",
+            "url",
+        )
+        extra_kwargs = {
+            "released_at": {"help_text": "When the data was read (UTC)."},
+            "size": {"help_text": "Of the zip, in bytes."},
+            "sha256": {"help_text": "Of the zip."},
+        }
+
+    def get_download_url(self, release) -> str:
+        return self._file(release, release.archive_name)
+
+    def get_datapackage_url(self, release) -> str:
+        return self._file(release, "datapackage.json")
+
+    def get_url(self, release) -> str:
+        return absolute(self.context, reverse("timeline:release", args=[release.number]))
+
+    def _file(self, release, name):
+        return absolute(self.context, reverse("timeline:release-file", args=[release.number, name]))
+
+
 class StatsRowSerializer(serializers.Serializer):
     key = serializers.CharField(allow_null=True, help_text="2014-03, CN, wechat, ...; null: none.")
     label = serializers.CharField(help_text="What a chart shows: March 2014, China, WeChat.")
@@ -250,6 +291,19 @@ class ChangeSerializer(serializers.Serializer):
         allow_null=True, help_text="Why a retracted event was withdrawn; null for other changes."
     )
     data = EventDocumentSchema(allow_null=True, help_text="The event as now published, or null.")
+
+
+class ChangePageSerializer(serializers.Serializer):
+    """A page of the change feed."""
+
+    next = serializers.URLField(
+        allow_null=True, help_text="The next page, while there is more; null: you are up to date."
+    )
+    after = serializers.CharField(
+        help_text="Where this page ends: keep it, and ask again with after= it."
+    )
+    count = serializers.IntegerField(required=False, help_text="With count=true: the total.")
+    results = ChangeSerializer(many=True)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -3,13 +3,16 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import feeds, pages
+from . import data, feeds, pages
 
 app_name = "timeline"
 urlpatterns = [
     path("", pages.timeline_page, name="home"),
     path("about/", pages.about_page, name="about"),
     path("feeds/events.atom", feeds.event_feed, name="events-feed"),
+    path("data/", data.releases_page, name="data"),
+    path("data/<int:number>/", data.release_page, name="release"),
+    path("data/<int:number>/<str:name>", data.release_file, name="release-file"),
     path("events/<str:public_id>/", pages.event_page, name="event-page"),
     path("actors/<slug:slug>/", pages.actor_page, name="actor-page"),
     path("platforms/<slug:slug>/", pages.platform_page, name="platform-page"),

@@ -1,8 +1,12 @@
 """The public, read-only API: published events and what they refer to, nothing else."""
 
+import base64
+import binascii
+import re
+
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Min, OuterRef
 from django.http import Http404, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
@@ -12,22 +16,33 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, renderers, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView, exception_handler
 
 from events.choices import EventStatus
-from events.models import Actor, Event, EventType, Platform, Source, Tag
+from events.models import (
+    Actor,
+    Event,
+    EventType,
+    Platform,
+    PublicChange,
+    Release,
+    Source,
+    Tag,
+)
 from events.public.documents import EventDocuments
 
 from . import caching, exports, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
-from .pagination import KeysetPagination
+from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, KeysetPagination
 from .schema import PublicAutoSchema
 from .serializers import (
     ActorSerializer,
-    ChangeSerializer,
+    ChangePageSerializer,
     EventDocumentSchema,
     EventTypeSerializer,
     PlatformSerializer,
+    ReleaseSerializer,
     SourceSerializer,
     StatsSerializer,
     TagSerializer,
@@ -159,6 +174,18 @@ class PublicReadMixin:
         return "id"
 
 
+class CachedReadMixin:
+    """A read-only viewset's list and detail, from the cache while the data is unchanged."""
+
+    @caching.serve_cached
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @caching.serve_cached
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+
 NOT_FOUND = "No Event matches the given query."  # what DRF's get_object says
 
 
@@ -252,7 +279,7 @@ class EventViewSet(PublicReadMixin, viewsets.GenericViewSet):
         return response
 
 
-class ReferenceViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+class ReferenceViewSet(CachedReadMixin, PublicReadMixin, viewsets.ReadOnlyModelViewSet):
     """Actors, platforms, sources, types and tags that published events refer to."""
 
     model = None
@@ -265,14 +292,6 @@ class ReferenceViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_ordering(self):
         return self.sort_field
-
-    @caching.serve_cached
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @caching.serve_cached
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
 
 
 class ActorViewSet(ReferenceViewSet):
@@ -333,6 +352,25 @@ class TagViewSet(ReferenceViewSet):
     lookup_example = "instant-messaging"
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Data releases, newest first"),
+    retrieve=extend_schema(summary="One data release, by its number"),
+)
+class ReleaseViewSet(CachedReadMixin, PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Numbered, dated, immutable releases of the whole published timeline (the files are
+    served at /data/<number>/)."""
+
+    serializer_class = ReleaseSerializer
+    lookup_field = "number"
+    lookup_value_regex = r"[0-9]{1,9}"
+    lookup_example = "1"  # bin/fuzz makes one release
+    pagination_class = None  # a release a month is a dozen a year
+    query_parameters = ("format",)
+
+    def get_queryset(self):
+        return Release.objects.order_by("-number")
+
+
 @extend_schema(
     summary="Counts of published events by one dimension",
     parameters=[
@@ -368,46 +406,135 @@ class StatsView(PublicReadMixin, APIView):
 
 
 @extend_schema(
-    summary="What changed since a moment, for keeping a copy in sync",
+    summary="What changed, in the order it committed, for keeping a copy in sync",
     parameters=[
+        OpenApiParameter(
+            "after",
+            {"type": "string", "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"},
+            description="Where you stopped: the 'after' of the last page you read. Omit it to "
+            "start from the beginning. Changes are listed in the order they committed, so a "
+            "copy that applies each page and asks again from its 'after' misses nothing, "
+            "however late a change commits.",
+        ),
         OpenApiParameter(
             "since",
             OpenApiTypes.DATETIME,
-            description="Changes at or after this moment (ISO 8601 with a time zone); omit to "
-            "start from the beginning. Keep the 'at' of the last change you applied and ask again "
-            "from it: a change is listed once, in the order it happened, with its kind.",
-        )
+            description="Changes that committed at or after this moment (ISO 8601 with a time "
+            "zone), instead of after=. Moments are only as exact as clocks: keep after= to "
+            "stay in sync.",
+        ),
+        OpenApiParameter(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            description=f"Changes a page, 1 to {MAX_PAGE_SIZE} ({DEFAULT_PAGE_SIZE}).",
+        ),
+        OpenApiParameter(
+            "count",
+            {"type": "string", "enum": ["true", "false"]},
+            description="true adds the total.",
+        ),
     ],
+    responses=ChangePageSerializer,
 )
-class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
-    serializer_class = ChangeSerializer  # the schema's; the page is written as events are
-    query_parameters = ("format", "since", *KeysetPagination.query_parameters)
-    columns = ("public_id", "status", "first_published_at", "retraction_reason")
+class ChangeView(PublicReadMixin, APIView):
+    """The public change log (events.models.PublicChange), newest state of each event.
 
-    def get_ordering(self):
-        return "updated"
+    An event changed several times since after= is listed once, at its latest change, with
+    the event as now published: a copy that applies the changes in order ends up equal to
+    the published timeline.
+    """
+
+    query_parameters = ("format", "after", "since", "page_size", "count")
 
     def get_queryset(self):
-        # Every event that has ever been public; drafts never published are no one's business.
-        return Event.objects.filter(first_published_at__isnull=False)
+        latest = ~Exists(
+            PublicChange.objects.filter(public_id=OuterRef("public_id"), seq__gt=OuterRef("seq"))
+        )
+        return PublicChange.objects.filter(latest)
 
     @caching.serve_cached
-    def list(self, request):
+    def get(self, request):
         StrictFilterBackend().filter_queryset(request, Event.objects.none(), self)
-        queryset = self.get_queryset()
-        since = self._since(request)
+        after, since = _change_position(request.query_params.get("after")), self._since(request)
+        if after is not None and since is not None:
+            raise exceptions.ValidationError({"after": ["Give after= or since=, not both."]})
+        pages = KeysetPagination()
+        page_size = pages._page_size(request)
+        changes = self.get_queryset()
+        if after is not None:
+            changes = changes.filter(seq__gt=after)
         if since is not None:
-            queryset = queryset.filter(updated_at__gte=since)
-        documents = EventDocuments(queryset.db, event_bases({"request": request}))
+            changes = changes.filter(at__gte=since)
+        total = pages._count(changes, request)
+        rows = list(
+            changes.order_by("seq").values_list("seq", "event_id", "public_id", "at")[
+                : page_size + 1
+            ]
+        )
+        more, rows = len(rows) > page_size, rows[:page_size]
+        results = self._results(request, rows, after, since)
+        position = _change_token(rows[-1][0] if rows else (after or 0))
+        body = {"next": None, "after": position}
+        if more:
+            body["next"] = replace_query_param(
+                remove_query_param(request.build_absolute_uri(), "since"), "after", position
+            )
+        if total is not None:
+            body["count"] = total
+        body["results"] = results
+        headers = {"Link": f'<{body["next"]}>; rel="next"'} if body["next"] else None
+        return Response(body, headers=headers)
 
-        def fetch(page, sort_field):
-            # The event as now published, for published events only: a retracted or
-            # withdrawn event is listed with its id, never with its old text.
-            keys = list(page.values_list("pk", sort_field, *self.columns))
-            return documents.page(keys, when=PUBLISHED_NOW)
-
-        page = self.paginator.paginate_queryset(queryset, request, self, fetch=fetch)
-        return self.paginator.get_paginated_response([_change(row, since) for row in page])
+    def _results(self, request, rows, after, since):
+        ids = [event_id for _seq, event_id, _public_id, _at in rows if event_id is not None]
+        current = Event.objects.filter(pk__in=ids)
+        events = {
+            pk: rest
+            for pk, *rest in current.values_list(
+                "pk", "status", "first_published_at", "retraction_reason"
+            )
+        }
+        published = [pk for pk in ids if events.get(pk, [None])[0] == EventStatus.PUBLISHED]
+        documents = EventDocuments(current.db, event_bases({"request": request}))
+        # The event as now published, for published events only: a retracted or withdrawn
+        # event is listed with its id, never with its old text.
+        texts = {
+            document.pk: document.text
+            for document in documents.page([(pk, pk) for pk in published], when=PUBLISHED_NOW)
+        }
+        first_seen = {}
+        if after is not None:
+            public_ids = [public_id for _seq, _pk, public_id, _at in rows]
+            first_seen = dict(
+                PublicChange.objects.filter(public_id__in=public_ids)
+                .values("public_id")
+                .annotate(first=Min("seq"))
+                .values_list("public_id", "first")
+            )
+        results = []
+        for _seq, event_id, public_id, at in rows:
+            status, first_published_at, reason = events.get(event_id, (None, None, ""))
+            if status == EventStatus.RETRACTED:
+                kind = "retracted"
+            elif status != EventStatus.PUBLISHED:
+                kind = "withdrawn"  # taken back to draft, or deleted
+            elif after is not None:
+                kind = "published" if first_seen[public_id] > after else "updated"
+            elif since is not None and first_published_at < since:
+                kind = "updated"
+            else:
+                kind = "published"
+            text = texts.get(event_id)
+            results.append(
+                {
+                    "event": public_id,
+                    "change": kind,
+                    "at": moment_text(at),
+                    "retraction_reason": reason if kind == "retracted" else None,
+                    "data": None if text is None else orjson.Fragment(text),
+                }
+            )
+        return results
 
     def _since(self, request):
         raw = request.query_params.get("since")
@@ -418,25 +545,28 @@ class ChangeViewSet(PublicReadMixin, viewsets.GenericViewSet):
 
 
 PUBLISHED_NOW = f"e.status = '{EventStatus.PUBLISHED}'"
+CHANGE_TOKEN = re.compile(r"c([0-9]{1,18})")
 
 
-def _change(document, since):
-    public_id, status, first_published_at, retraction_reason = document.extra
-    kind = _change_kind(status, first_published_at, since)
-    return {
-        "event": public_id,
-        "change": kind,
-        "at": moment_text(document.sort_value),
-        "retraction_reason": retraction_reason if kind == "retracted" else None,
-        "data": None if document.text is None else orjson.Fragment(document.text),
-    }
+def _change_token(seq):
+    """Write a position in the change log as an opaque token."""
+    return base64.urlsafe_b64encode(f"c{seq}".encode()).decode().rstrip("=")
 
 
-def _change_kind(status, first_published_at, since):
-    if status == EventStatus.RETRACTED:
-        return "retracted"
-    if status != EventStatus.PUBLISHED:
-        return "withdrawn"
-    if since is None or first_published_at >= since:
-        return "published"
-    return "updated"
+def _change_position(token):
+    """Read a token _change_token wrote; None for none; a 400 for anything else."""
+    if not token:
+        return None
+    refused = exceptions.ValidationError(
+        {"after": ["Not a position this feed gave out: use the 'after' of a page you read."]}
+    )
+    if len(token) > 40 or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
+        raise refused
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise refused from None
+    match = CHANGE_TOKEN.fullmatch(text)
+    if match is None:
+        raise refused
+    return int(match[1])

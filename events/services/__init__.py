@@ -22,6 +22,7 @@ from .events import (
     references_delete,
 )
 from .merges import actor_merge, platform_merge
+from .releases import release_load, release_make, release_path_reader, release_tables
 from .seeds import SEED_CHANGE_REASON, seed_load, source_seed
 
 __all__ = [
@@ -45,6 +46,10 @@ __all__ = [
     "groups_ensure",
     "platform_merge",
     "references_delete",
+    "release_load",
+    "release_make",
+    "release_path_reader",
+    "release_tables",
     "seed_load",
     "source_seed",
 ]

@@ -50,7 +50,8 @@ INSERT_ROWS = 1000  # rows held and inserted at once while restoring
 # Rebuilt by migrate (content types, permissions), or transient: sessions, django-axes'
 # login attempts and lockouts. Apps not installed here are simply absent.
 EXCLUDED_APPS = {"contenttypes", "sessions", "axes"}
-EXCLUDED_MODELS = {"auth.permission"}
+# The public change log is the database's own (triggers write it as rows are restored).
+EXCLUDED_MODELS = {"auth.permission", "events.publicchange", "events.publicversion"}
 
 
 class BackupError(Exception):

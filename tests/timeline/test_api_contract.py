@@ -366,10 +366,13 @@ def test_event_operations_document_each_streamed_format_with_its_media_type(sche
 
 def test_bounds_the_code_enforces_are_documented_with_the_same_values(schema):
     for path, _method, operation in operations(schema):
-        parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+        parameters = {p["name"]: p for p in operation.get("parameters", [])}
         if "page_size" in parameters:
             page_size = parameters["page_size"]["schema"]
             assert (page_size["minimum"], page_size["maximum"]) == (1, MAX_PAGE_SIZE), path
+        if "after" in parameters:  # the change feed's position
+            assert parameters["after"]["schema"]["pattern"] == "^[A-Za-z0-9_-]+$", path
+        if "cursor" in parameters:
             assert parameters["cursor"]["schema"]["maxLength"] == MAX_CURSOR_LENGTH, path
             assert parameters["cursor"]["schema"]["pattern"] == "^[A-Za-z0-9_-]*$", path
         if "q" in parameters:
@@ -390,7 +393,7 @@ def test_stats_document_every_events_filter(schema):
 def test_documented_patterns_mean_the_same_in_python_and_in_openapi(schema):
     """No \\d or \\w (any script's digits and letters in Python, ASCII in ECMA) and anchored."""
     for path, _method, operation in operations(schema):
-        for parameter in operation["parameters"]:
+        for parameter in operation.get("parameters", []):
             schema_ = parameter["schema"].get("items", parameter["schema"])
             pattern = schema_.get("pattern")
             if pattern is None:

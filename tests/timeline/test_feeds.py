@@ -22,6 +22,12 @@ from timeline.feeds import ENTRIES
 pytestmark = pytest.mark.django_db
 
 FEED = "/feeds/events.atom"
+SITE = "https://timeline.example.org"  # links come from SITE_URL, not from the request
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = SITE
 
 
 def publish(published_at=None, **fields):
@@ -70,7 +76,7 @@ def test_new_events_newest_first_with_summary_date_place_and_sources(client):
     assert entry_ids(feed) == [newer.public_id, older.public_id]
     entry = feed.entries[0]
     assert entry.title == "WeChat removes accounts"
-    assert entry.link == f"http://testserver/events/{newer.public_id}/"
+    assert entry.link == f"{SITE}/events/{newer.public_id}/"
     assert entry.published_parsed[:3] == (2026, 11, 2)
     assert "March 2014 · Beijing, China" in entry.summary
     assert "Over forty accounts were removed." in entry.summary
@@ -80,7 +86,7 @@ def test_new_events_newest_first_with_summary_date_place_and_sources(client):
         newer.event_type.name,
         newer.event_type.category.name,
     ]
-    assert feed.feed.links[0].href == "http://testserver/"
+    assert feed.feed.links[0].href == f"{SITE}/"
 
 
 def test_drafts_and_events_in_review_never_appear(client):
@@ -106,7 +112,7 @@ def test_the_timeline_filters_choose_the_events(client):
 
     assert entry_ids(feed) == [chosen.public_id]
     assert feed.feed.title == "Censorship Timeline: platform wechat, country CN"
-    assert feed.feed.links[0].href == "http://testserver/?platform=wechat&country=CN"
+    assert feed.feed.links[0].href == f"{SITE}/?platform=wechat&country=CN"
 
 
 def test_a_retraction_is_an_entry_with_only_its_id_date_and_reason(client):
@@ -119,7 +125,7 @@ def test_a_retraction_is_an_entry_with_only_its_id_date_and_reason(client):
 
     (entry,) = feed.entries
     assert entry.title == f"Retracted: {event.public_id}"
-    assert entry.id == f"http://testserver/events/{event.public_id}/"  # the same id as before
+    assert entry.id == f"{SITE}/events/{event.public_id}/"  # the same id as before
     assert "The source was a hoax." in entry.summary
     assert [tag.term for tag in entry.tags] == ["retracted"]
     assert b"Mistaken" not in response.content and b"wrong" not in response.content

@@ -27,10 +27,11 @@ from timeline import pages
 from timeline.filters import EventFilterSet
 from timeline.views import (
     ActorViewSet,
-    ChangeViewSet,
+    ChangeView,
     EventTypeViewSet,
     EventViewSet,
     PlatformViewSet,
+    ReleaseViewSet,
     SourceViewSet,
     StatsView,
     TagViewSet,
@@ -115,7 +116,8 @@ API_LISTS = {
     "/api/v1/sources/": SourceViewSet,
     "/api/v1/event-types/": EventTypeViewSet,
     "/api/v1/tags/": TagViewSet,
-    "/api/v1/changes/": ChangeViewSet,
+    "/api/v1/changes/": ChangeView,
+    "/api/v1/releases/": ReleaseViewSet,
     "/api/v1/stats/": StatsView,
 }
 # What each endpoint needs besides the parameter under attack, so that it is what is judged.
@@ -464,7 +466,8 @@ def documented(schema, path, name):
     return parameter["schema"]
 
 
-PAGED = [path for path in API_LISTS if path != "/api/v1/stats/"]
+PAGED = [path for path in API_LISTS if path not in ("/api/v1/stats/", "/api/v1/releases/")]
+CURSORED = [path for path in PAGED if path != "/api/v1/changes/"]  # the feed has after=
 
 
 @pytest.mark.parametrize("path", PAGED)
@@ -478,7 +481,7 @@ def test_page_size_is_capped_at_the_documented_maximum(client, schema, path):
         assert "page_size" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("path", PAGED)
+@pytest.mark.parametrize("path", CURSORED)
 def test_cursor_longer_than_documented_is_refused(client, schema, path):
     longest = documented(schema, path, "cursor")["maxLength"]
 
@@ -490,7 +493,7 @@ def test_cursor_longer_than_documented_is_refused(client, schema, path):
 
 @pytest.mark.parametrize("path", list(API_LISTS))
 def test_limit_and_offset_are_not_documented_and_are_refused(client, schema, path):
-    names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
+    names = {p["name"] for p in schema["paths"][path]["get"].get("parameters", [])}
 
     assert not names & {"limit", "offset"}
     for name in ("limit", "offset"):
@@ -514,7 +517,6 @@ CURSOR_ENDPOINTS = {
         "updated",
         "2026-01-01T00:00:00+00:00",
     ),
-    "changes": ("/api/v1/changes/", "updated", "2026-01-01T00:00:00+00:00"),
     "tags": ("/api/v1/tags/", "slug", "im"),
     "sources": ("/api/v1/sources/", "key", "report"),
 }
@@ -610,6 +612,26 @@ def test_a_cursor_the_api_gave_out_still_works(client, endpoint):
     cursor = cursor_of({"o": ordering, "d": "next", "v": value, "k": 1})
 
     assert client.get(f"{path}{joiner}cursor={cursor}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["c" + "9" * 19, "c-1", "c1.5", "c1e9", "c\u0661", "d1", "c", "c01 ", "c1\x00"],
+)
+def test_a_forged_change_feed_position_is_refused(client, position):
+    after = base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+    response = request(client, f"/api/v1/changes/?after={after}")
+
+    assert response.status_code == 400
+    check_api_answer(response)
+    assert list(response.json()["errors"]) == ["after"]
+
+
+def test_a_change_feed_position_the_feed_gave_out_still_works(client):
+    after = base64.urlsafe_b64encode(b"c0").decode().rstrip("=")
+
+    assert client.get(f"/api/v1/changes/?after={after}").status_code == 200
 
 
 # CSV exports with hostile filters ------------------------------------------------------------

@@ -51,9 +51,11 @@ from events.models import (
     EventType,
     Platform,
     PlatformAlias,
+    Release,
     Source,
     Tag,
 )
+from events.releases import TABLES as RELEASE_TABLES
 from events.services import (
     event_publish,
     event_retract,
@@ -61,6 +63,7 @@ from events.services import (
     event_save,
     event_search_refresh,
     event_submit,
+    release_make,
 )
 from timeline import stats
 from timeline.exports import FORMATS
@@ -244,6 +247,9 @@ def world(db):
         ("withdrawn", in_hidden_category),
     ):
         w.rows[label] = _hidden_event(w, shared, p1, label, event_type)
+    # A data release of this world, before the late event: a release is immutable, so what
+    # was public when it was made stays in it (the next release lists the retractions).
+    w.release = release_make()
     w.rows["late"] = _late_event(w, shared, p1)
     # What the admin does after every save: search reads names, aliases and quotes.
     event_search_refresh(event_ids=Event.objects.values_list("pk", flat=True))
@@ -614,6 +620,7 @@ def public_visits():
         *_stats_visits(public),
         *_page_visits(public),
         *_feed_visits(public),
+        *_release_visits(),
         visit("api:change-list"),
         visit("api:change-list", count="true", page_size=1),
         visit("api:change-list", since="2000-01-01T00:00:00Z"),
@@ -741,6 +748,23 @@ def _feed_visits(public):
         if hidden:
             visits.append(visit(route, status=400, **{name: hidden}))
     return visits
+
+
+def _release_visits():
+    release = Release.objects.get()
+    files = [table.path for table in RELEASE_TABLES]
+    files += ["retractions.csv", "datapackage.json", "CITATION.cff", "README.md"]
+    files.append(release.archive_name)
+    return [
+        visit("timeline:data"),
+        visit("timeline:release", release.number),
+        visit("timeline:release", release.number + 1, status=404),
+        *(visit("timeline:release-file", release.number, name) for name in files),
+        visit("timeline:release-file", release.number, "secrets.txt", status=404),
+        visit("api:release-list"),
+        visit("api:release-detail", release.number),
+        visit("api:release-detail", release.number + 1, status=404),
+    ]
 
 
 def sweep(client, *, cacheable_only=False):

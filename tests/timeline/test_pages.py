@@ -251,7 +251,8 @@ def test_pages_use_no_external_assets(client):
     assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)
 
 
-def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client):
+def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client, settings):
+    settings.SITE_URL = "https://timeline.example.org"
     published(title="WeChat event").platforms.add(PlatformFactory(name="WeChat", slug="wechat"))
 
     response = client.get("/", {"platform": "wechat", "date_from": "2014"})
@@ -262,13 +263,14 @@ def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client):
     src = unescape(re.search(r'<iframe src="([^"]+)"', snippet)[1])
     assert src.startswith("https://cdn.knightlab.com/libs/timeline3/latest/embed/index.html?")
     (source,) = parse_qs(urlsplit(src).query)["source"]
-    assert urlsplit(source)[:3] == ("http", "testserver", "/api/v1/events/")
+    assert urlsplit(source)[:3] == ("https", "timeline.example.org", "/api/v1/events/")
     assert parse_qs(urlsplit(source).query) == {
         "platform": ["wechat"],
         "date_from": ["2014"],
         "format": ["timelinejs"],
     }
-    assert client.get(source, HTTP_ACCEPT="application/json").status_code == 200
+    local = urlsplit(source)._replace(scheme="", netloc="").geturl()
+    assert client.get(local, HTTP_ACCEPT="application/json").status_code == 200
 
 
 # Where: the map and the list of countries ---------------------------------------------------

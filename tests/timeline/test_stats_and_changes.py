@@ -1,10 +1,14 @@
 """Counts by dimension (/api/v1/stats/) and the change feed (/api/v1/changes/)."""
 
 import datetime
+import time
 from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
 from events import choices
 from events.models import Event, EventActor, EventRelation
@@ -272,32 +276,49 @@ def test_stats_refuse_unknown_or_bad_parameters(client, world, query, named):
 
 
 # Change feed -----------------------------------------------------------------------------
+#
+# The feed lists the public change log (events.models.PublicChange), which the database's
+# triggers write in commit order. A history is built here as it happens, one committed
+# change after another.
 
-SINCE = moment(6)
+
+def change(event, **values):
+    """Commit one change to an event as any write path would: its updated_at moves on."""
+    time.sleep(0.002)  # SQLite keeps the log's moments to the millisecond
+    Event.objects.filter(pk=event.pk).update(updated_at=timezone.now(), **values)
+    event.refresh_from_db()
+    return event
 
 
 @pytest.fixture
 def history():
-    """Events at every stage of a public life, with pinned timestamps."""
+    """Events at every stage of a public life; `since` and `after` mark the middle of it."""
     event_type = EventTypeFactory()
 
-    def event(status, published, updated, title):
+    def event(title, status="published"):
         created = EventFactory(
             status=status, event_type=event_type, title=title, summary=f"{title} summary"
         )
         CitationFactory(event=created)
-        return set_times(created, first_published_at=published, updated_at=updated)
+        return created
 
-    events = {
-        "old": event("published", moment(1), moment(2), "Old news"),
-        "new": event("published", moment(7), moment(7), "New news"),
-        "updated": event("published", moment(1, 15), moment(8), "Changed news"),
-        "retracted": event("retracted", moment(2), moment(9), "RETRACTED-MARKER"),
-        "withdrawn": event("draft", moment(3), moment(9, 2), "WITHDRAWN-MARKER"),
-        "in_review": event("in_review", moment(3), moment(9, 3), "REVIEW-MARKER"),
-        "never": event("draft", None, moment(9, 4), "NEVER-MARKER"),
-        "never_review": event("in_review", None, moment(9, 5), "NEVER-REVIEW-MARKER"),
-    }
+    events = {name: event(title) for name, title in EARLY.items()}
+    events["never"] = event("NEVER-MARKER", "draft")
+    events["never_review"] = event("NEVER-REVIEW-MARKER", "in_review")
+    time.sleep(0.002)
+    events["since"] = timezone.now()
+    events["after"] = client_after()
+    events["new"] = event("New news")
+    change(events["updated"], title="Changed news")
+    change(
+        events["retracted"],
+        status="retracted",
+        retraction_reason="A hoax.",
+        retracted_at=timezone.now(),
+    )
+    change(events["withdrawn"], status="draft")
+    change(events["in_review"], status="in_review")
+    change(events["never"], title="NEVER-MARKER still")  # a draft: not a public change
     # A public event linked to hidden ones must not carry their titles in its data.
     EventRelation.objects.create(
         from_event=events["new"], to_event=events["retracted"], relation_type="related"
@@ -306,6 +327,20 @@ def history():
         from_event=events["withdrawn"], to_event=events["updated"], relation_type="caused"
     )
     return events
+
+
+EARLY = {
+    "old": "Old news",
+    "updated": "Old title",
+    "retracted": "RETRACTED-MARKER",
+    "withdrawn": "WITHDRAWN-MARKER",
+    "in_review": "REVIEW-MARKER",
+}
+
+
+def client_after():
+    """The position a reader who has read everything so far holds."""
+    return Client().get(CHANGES, {"page_size": 1000}).json()["after"]
 
 
 def walk_changes(client, query):
@@ -328,27 +363,33 @@ def kinds(changes):
     return [(change["event"], change["change"]) for change in changes]
 
 
-def test_changes_since_a_moment_name_each_kind_of_change(client, history):
-    changes, _pages = walk_changes(client, f"since={quote(SINCE.isoformat())}")
-
-    assert kinds(changes) == [
+def later_kinds(history):
+    return [
         (history["new"].public_id, "published"),
         (history["updated"].public_id, "updated"),
         (history["retracted"].public_id, "retracted"),
         (history["withdrawn"].public_id, "withdrawn"),
         (history["in_review"].public_id, "withdrawn"),
     ]
-    assert [parse_at(change["at"]) for change in changes] == [
-        moment(7),
-        moment(8),
-        moment(9),
-        moment(9, 2),
-        moment(9, 3),
-    ]
+
+
+def test_changes_after_a_position_name_each_kind_of_change(client, history):
+    changes, _pages = walk_changes(client, f"after={history['after']}")
+
+    assert kinds(changes) == later_kinds(history)
+    moments = [parse_at(change["at"]) for change in changes]
+    assert moments == sorted(moments)
+    assert moments[0] >= history["since"] - datetime.timedelta(milliseconds=1)
+
+
+def test_changes_since_a_moment_name_each_kind_of_change(client, history):
+    changes, _pages = walk_changes(client, f"since={quote(history['since'].isoformat())}")
+
+    assert kinds(changes) == later_kinds(history)
 
 
 def test_changes_carry_the_public_event_or_null(client, history):
-    changes, _pages = walk_changes(client, f"since={quote(SINCE.isoformat())}")
+    changes, _pages = walk_changes(client, f"after={history['after']}")
 
     by_event = {change["event"]: change["data"] for change in changes}
     for name in ("new", "updated"):
@@ -356,66 +397,60 @@ def test_changes_carry_the_public_event_or_null(client, history):
         assert by_event[public_id] == client.get(f"/api/v1/events/{public_id}/").json()
     for name in ("retracted", "withdrawn", "in_review"):
         assert by_event[history[name].public_id] is None
+    (retracted,) = [c for c in changes if c["event"] == history["retracted"].public_id]
+    assert retracted["retraction_reason"] == "A hoax."
 
 
 def test_changes_show_nothing_of_events_that_are_not_public(client, history):
-    for query in ("since=2000-01-01T00:00:00Z", f"since={quote(SINCE.isoformat())}"):
+    for query in ("", f"after={history['after']}", "since=2000-01-01T00:00:00Z"):
         text = client.get(f"{CHANGES}?{query}&page_size=1000").content.decode()
         assert "MARKER" not in text
         assert history["never"].public_id not in text
         assert history["never_review"].public_id not in text
 
 
-def test_changes_list_every_event_ever_published_in_update_order(client, history):
-    changes, _pages = walk_changes(client, "since=2000-01-01T00:00:00Z")
+def test_changes_list_each_event_once_at_its_latest_change(client, history):
+    changes, _pages = walk_changes(client, "")
 
+    # From the beginning, every public event is new to the reader.
     assert kinds(changes) == [
         (history["old"].public_id, "published"),
-        (history["new"].public_id, "published"),
-        (history["updated"].public_id, "published"),
-        (history["retracted"].public_id, "retracted"),
-        (history["withdrawn"].public_id, "withdrawn"),
-        (history["in_review"].public_id, "withdrawn"),
+        *[
+            (event, "published" if kind == "updated" else kind)
+            for event, kind in later_kinds(history)
+        ],
     ]
 
 
-def test_changes_without_since_start_from_the_beginning(client, history):
-    response = client.get(CHANGES)
+def test_a_reader_who_applies_each_page_misses_nothing_and_repeats_nothing(client, history):
+    first, _pages = walk_changes(client, "page_size=2")
+    position = client.get(CHANGES, {"after": history["after"]}).json()["after"]
+    change(history["old"], title="Old news, corrected")
 
-    assert response.status_code == 200, response.content
-    assert kinds(response.json()["results"]) == [
-        (history["old"].public_id, "published"),
-        (history["new"].public_id, "published"),
-        (history["updated"].public_id, "published"),
-        (history["retracted"].public_id, "retracted"),
-        (history["withdrawn"].public_id, "withdrawn"),
-        (history["in_review"].public_id, "withdrawn"),
-    ]
+    again = client.get(CHANGES, {"after": position}).json()
+
+    assert len(first) == 6
+    assert kinds(again["results"]) == [(history["old"].public_id, "updated")]
+    assert again["results"][0]["data"]["title"] == "Old news, corrected"
+    assert client.get(CHANGES, {"after": again["after"]}).json()["results"] == []
 
 
 def test_since_is_inclusive_and_any_time_zone_will_do(client, history):
-    exact = client.get(f"{CHANGES}?since={quote(moment(8).isoformat())}").json()["results"]
-    # An unescaped '+' arrives as a space; 02:00+02:00 on 1 August is midnight UTC.
-    shifted = client.get(f"{CHANGES}?since=2026-08-01T02:00:00+02:00").json()["results"]
+    since = history["since"].astimezone(datetime.timezone(datetime.timedelta(hours=2)))
+    shifted = client.get(CHANGES, {"since": since.isoformat()}).json()["results"]
+    exact = client.get(CHANGES, {"since": history["since"].isoformat()}).json()["results"]
 
-    assert kinds(exact)[0] == (history["updated"].public_id, "updated")
-    assert len(exact) == 4
     assert shifted == exact
+    assert len(exact) == 5
 
 
-def test_event_first_published_at_since_is_published(client, history):
-    since = quote(moment(7).isoformat())
+def test_changes_after_the_last_change_are_empty_and_keep_the_position(client, history):
+    body = client.get(CHANGES, {"page_size": 1000}).json()
+    last = client.get(CHANGES, {"after": body["after"]}).json()
 
-    changes = client.get(f"{CHANGES}?since={since}").json()["results"]
-
-    assert kinds(changes)[0] == (history["new"].public_id, "published")
-
-
-def test_changes_after_the_last_change_are_empty(client, history):
-    body = client.get(f"{CHANGES}?since=2026-12-01T00:00:00Z").json()
-
-    assert body["results"] == []
-    assert body["next"] is None
+    assert last["results"] == []
+    assert last["next"] is None
+    assert last["after"] == body["after"]
 
 
 @pytest.mark.parametrize(
@@ -430,6 +465,21 @@ def test_a_bad_since_is_refused(client, history, since):
     assert "since" in response.json()["errors"]
 
 
+@pytest.mark.parametrize("after", ["nonsense!", "Yzk5OTk5OTk5OTk5OTk5OTk5OTk5", "eHl6", "%00"])
+def test_a_position_the_feed_never_gave_out_is_refused(client, history, after):
+    response = client.get(CHANGES, {"after": after})
+
+    assert response.status_code == 400
+    assert "after" in response.json()["errors"]
+
+
+def test_after_and_since_together_are_refused(client, history):
+    response = client.get(CHANGES, {"after": history["after"], "since": "2026-01-01T00:00:00Z"})
+
+    assert response.status_code == 400
+    assert "after" in response.json()["errors"]
+
+
 def test_changes_refuse_unknown_parameters(client, history):
     response = client.get(f"{CHANGES}?since=2000-01-01T00:00:00Z&platform=wechat")
 
@@ -439,27 +489,53 @@ def test_changes_refuse_unknown_parameters(client, history):
 
 def test_next_links_visit_every_change_once(client):
     event_type = EventTypeFactory()
-    # Ties on updated_at: the id decides, and a page boundary falls inside each tie.
-    stamps = [moment(3)] * 3 + [moment(4)] * 4 + [moment(5)] + [moment(6)] * 3
-    events = []
-    for index, stamp in enumerate(stamps):
-        status = "retracted" if index % 4 == 3 else "published"
-        event = EventFactory(status=status, event_type=event_type)
-        events.append(set_times(event, first_published_at=moment(1), updated_at=stamp))
-    EventFactory(event_type=event_type)  # never published
-    expected = [
-        event.public_id for event in sorted(events, key=lambda event: (event.updated_at, event.pk))
+    events = [
+        EventFactory(status="published", event_type=event_type, title=f"E{n}") for n in range(11)
     ]
+    for event in events[3::4]:
+        change(event, status="retracted", retraction_reason="Wrong.", retracted_at=timezone.now())
+    EventFactory(event_type=event_type)  # never published
+    expected = [e.public_id for e in events if e not in events[3::4]]
+    expected += [e.public_id for e in events[3::4]]
 
     for page_size in (1, 2, 3, 5, 11):
-        changes, pages = walk_changes(client, f"since=2000-01-01T00:00:00Z&page_size={page_size}")
+        changes, pages = walk_changes(client, f"page_size={page_size}")
         assert [change["event"] for change in changes] == expected, page_size
         assert pages == -(-len(expected) // page_size)
 
 
-def test_next_links_keep_since(client, history):
-    changes, pages = walk_changes(client, f"since={quote(SINCE.isoformat())}&page_size=2")
+def test_next_links_keep_to_the_position_and_drop_since(client, history):
+    changes, pages = walk_changes(
+        client, f"since={quote(history['since'].isoformat())}&page_size=2"
+    )
 
     assert pages == 3
-    assert len(changes) == 5
-    assert len({change["event"] for change in changes}) == 5
+    assert kinds(changes) == later_kinds(history)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases="__all__")  # readers may read a replica
+def test_a_change_that_commits_late_is_not_missed_by_a_reader_who_read_meanwhile(client):
+    event_type = EventTypeFactory()
+    slow = EventFactory(status="published", event_type=event_type, title="Before the import")
+    position = client.get(CHANGES).json()["after"]
+    importer = connection.copy()  # a second connection: a long import, say
+    importer.ensure_connection()
+    importer.set_autocommit(False)
+    try:
+        with importer.cursor() as cursor:  # begins first, and takes its time
+            cursor.execute(
+                "UPDATE events_event SET title = %s, updated_at = %s WHERE id = %s",
+                ["Changed by the import", timezone.now(), slow.pk],
+            )
+        fast = EventFactory(status="published", event_type=event_type, title="Meanwhile")
+        meanwhile = client.get(CHANGES, {"after": position}).json()
+        importer.commit()  # the earlier change commits last
+    finally:
+        importer.close()
+
+    later = client.get(CHANGES, {"after": meanwhile["after"]}).json()
+
+    assert kinds(meanwhile["results"]) == [(fast.public_id, "published")]
+    assert kinds(later["results"]) == [(slow.public_id, "updated")]
+    assert later["results"][0]["data"]["title"] == "Changed by the import"

@@ -1,5 +1,6 @@
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 from tqdm import tqdm
@@ -12,8 +13,9 @@ from timeline.serializers import event_bases
 
 class Command(BaseCommand):
     help = (
-        "Write the published timeline, or the part the filters select, as CSV, NDJSON or "
-        "TimelineJS: the same rows and cells as the API's exports. Filters are the API's, as "
+        "Write the published timeline, or the part the filters select, as "
+        + ", ".join(exports.FORMATS)
+        + ": the same rows and cells as the API's exports. Filters are the API's, as "
         "name=value: export_timeline --format csv --output wechat.csv platform=wechat "
         "date_from=2014"
     )
@@ -24,8 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--output", default="-", help="File to write; - for stdout.")
         parser.add_argument(
             "--base-url",
-            default="http://127.0.0.1:8000",
-            help="Site address for the links to event pages.",
+            default=settings.SITE_URL,
+            help="Site address for the links to event pages (default: the SITE_URL setting).",
         )
 
     def handle(self, *args, filters, format, output, base_url, **options):

@@ -1,0 +1,372 @@
+"""Writing a data release, and loading one into an empty database (events.releases says
+what a release holds)."""
+
+import csv
+import datetime
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .. import choices
+from ..models import (
+    Actor,
+    ActorAlias,
+    Citation,
+    Event,
+    EventActor,
+    EventCategory,
+    EventCount,
+    EventRelation,
+    EventType,
+    Platform,
+    PlatformAlias,
+    Release,
+    Source,
+    Tag,
+)
+from ..releases import (
+    EVENT_COLUMNS,
+    LICENCE,
+    PACKAGE_NAME,
+    RETRACTION_TABLE,
+    TABLES,
+    TITLE,
+    ReleaseError,
+    read_cell,
+    write_cell,
+)
+from .events import event_save, event_search_refresh
+
+# Writing a release -----------------------------------------------------------------------------
+
+
+def release_make(*, storage=None, now=None, progress=None):
+    """Write the next numbered release of the public timeline; return its Release row.
+
+    Every table is read in one snapshot of the database (a read-only REPEATABLE READ
+    transaction on PostgreSQL), so the tables agree with each other; readers are never
+    blocked. The files go to the releases storage under release-<number>/, with a zip of
+    them all, and are never written over.
+    """
+    storage = storage or storages["releases"]
+    now = now or timezone.now()
+    previous = Release.objects.order_by("-number").first()
+    number = previous.number + 1 if previous else 1
+    folder = f"release-{number}"
+    if storage.exists(f"{folder}/datapackage.json"):
+        raise ReleaseError(f"{folder} is already in the releases storage: releases are immutable.")
+    files = {}
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:  # inside a caller's transaction, its snapshot is the one read
+            _begin_snapshot()
+        resources = []
+        for table in TABLES:
+            data, rows = _table_csv(table, table.records())
+            files[table.path] = data
+            resources.append(_resource(table, data, rows))
+        since = previous.released_at if previous else None
+        retracted = Event.objects.filter(status=choices.EventStatus.RETRACTED)
+        if since is not None:
+            retracted = retracted.filter(retracted_at__gt=since)
+        retracted = retracted.order_by("public_id").values_list(
+            "public_id", "retracted_at", "retraction_reason"
+        )
+        data, retraction_count = _table_csv(RETRACTION_TABLE, retracted.iterator())
+        files[RETRACTION_TABLE.path] = data
+        resources.append(_resource(RETRACTION_TABLE, data, retraction_count))
+        event_count = next(r for r in resources if r["name"] == "events")["rows"]
+    package = _package(number, now, resources, since)
+    files["datapackage.json"] = (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode()
+    files["CITATION.cff"] = _citation_cff(number, now).encode()
+    files["README.md"] = _readme(number, now, event_count, retraction_count, since).encode()
+    archive = _zip(folder, files)
+    for name, data in files.items():
+        storage.save(f"{folder}/{name}", ContentFile(data))
+    archive_name = storage.save(f"{folder}/{PACKAGE_NAME}-{number}.zip", ContentFile(archive))
+    release = Release.objects.create(
+        number=number,
+        released_at=now,
+        event_count=event_count,
+        retraction_count=retraction_count,
+        archive=archive_name,
+        size=len(archive),
+        sha256=hashlib.sha256(archive).hexdigest(),
+    )
+    if progress:
+        progress(f"Release {number}: {event_count} events, {len(archive):,} bytes")
+    return release
+
+
+def _begin_snapshot():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+def _table_csv(table, records):
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([column.name for column in table.columns])
+    kinds = [column.type for column in table.columns]
+    rows = 0
+    for record in records:
+        writer.writerow(
+            [write_cell(value, kind) for value, kind in zip(record, kinds, strict=True)]
+        )
+        rows += 1
+    return out.getvalue().encode("utf-8"), rows
+
+
+def _resource(table, data, rows):
+    return {
+        "name": table.name,
+        "path": table.path,
+        "title": table.name.replace("_", " ").capitalize(),
+        "description": table.description,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "bytes": len(data),
+        "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "rows": rows,
+        "schema": table.schema(),
+    }
+
+
+def _package(number, now, resources, since):
+    return {
+        "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
+        "name": PACKAGE_NAME,
+        "id": f"{settings.SITE_URL}/data/{number}/",
+        "title": f"{TITLE}, release {number}",
+        "description": (
+            "Published censorship events with their actors, platforms, tags, sources, "
+            "quoted citations, counts and relations, as of "
+            f"{now.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC. Only public data. "
+            "Text cells a spreadsheet would run as a formula begin with one added apostrophe."
+        ),
+        "version": f"{number}.0.0",
+        "created": now.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        "homepage": f"{settings.SITE_URL}/data/",
+        "licenses": [LICENCE],
+        "contributors": [{"title": TITLE, "roles": ["publisher"]}],
+        "keywords": ["censorship", "events", "human rights"],
+        "previous_release": (
+            since.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z") if since else None
+        ),
+        "resources": [
+            {key: value for key, value in resource.items() if key != "rows"}
+            for resource in resources
+        ],
+    }
+
+
+def _citation_cff(number, now):
+    day = now.astimezone(datetime.UTC).date().isoformat()
+    return (
+        "cff-version: 1.2.0\n"
+        'message: "If you use this data, please cite it as below."\n'
+        "type: dataset\n"
+        f'title: "{TITLE}"\n'
+        "authors:\n"
+        f'  - name: "{TITLE}"\n'
+        f'version: "{number}"\n'
+        f"date-released: {day}\n"
+        f'url: "{settings.SITE_URL}/data/"\n'
+        f'repository-artifact: "{settings.SITE_URL}/data/{number}/{PACKAGE_NAME}-{number}.zip"\n'
+        "license: CC-BY-4.0\n"
+    )
+
+
+def _readme(number, now, event_count, retraction_count, since):
+    day = now.astimezone(datetime.UTC).date().isoformat()
+    tables = "\n".join(f"- `{table.path}`: {table.description}" for table in TABLES)
+    after = f"since the previous release ({since:%Y-%m-%d})" if since else "ever"
+    return (
+        f"# {TITLE}, release {number} ({day})\n\n"
+        f"{event_count} published censorship events, as of {now:%Y-%m-%d %H:%M} UTC, as a "
+        "Frictionless Data Package: `datapackage.json` describes every table, its columns, "
+        "types, keys and checksum.\n\n"
+        f"{tables}\n"
+        f"- `{RETRACTION_TABLE.path}`: {retraction_count} events retracted {after}: drop them "
+        "from your copy.\n\n"
+        "Every id, slug and key is stable across releases. A text cell that a spreadsheet "
+        "would run as a formula (starting with =, +, -, @, a tab or a line break) begins with "
+        "one added apostrophe; take one away to read the text.\n\n"
+        f"Licence: CC BY 4.0. Cite as: {TITLE}, release {number} ({day}), "
+        f"{settings.SITE_URL}/data/ (see CITATION.cff).\n"
+    )
+
+
+def _zip(folder, files):
+    out = io.BytesIO()
+    # Fixed times in the zip: the same files always make the same bytes.
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(str(PurePosixPath(folder) / name), (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
+# Reading a release back ------------------------------------------------------------------------
+
+
+def release_tables(read):
+    """Return {table: [dict per row]} of a release, from read(name) -> bytes of its files."""
+    package = json.loads(read("datapackage.json"))
+    tables = {}
+    for resource in package["resources"]:
+        kinds = {field["name"]: field["type"] for field in resource["schema"]["fields"]}
+        data = read(resource["path"])
+        if "sha256:" + hashlib.sha256(data).hexdigest() != resource["hash"]:
+            raise ReleaseError(f"{resource['path']} does not match its checksum.")
+        rows = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+        tables[resource["name"]] = [
+            {name: read_cell(text, kinds[name]) for name, text in row.items()} for row in rows
+        ]
+    return tables
+
+
+def release_path_reader(path):
+    """Return read(name) for a release folder, or a release's zip."""
+    path = str(path)
+    if path.endswith(".zip"):
+        archive = zipfile.ZipFile(path)
+        (folder,) = {PurePosixPath(name).parts[0] for name in archive.namelist()}
+        return lambda name: archive.read(f"{folder}/{name}")
+    return lambda name: (Path(path) / name).read_bytes()
+
+
+# Loading a release into an empty database -------------------------------------------------------
+
+# What Event.set_date derives from the date as curated: written again as each event is saved.
+DERIVED_FROM_DATE = {
+    field.name
+    for field in Event._meta.concrete_fields
+    if field.name.startswith("date_") and field.name != "date_text"
+}
+
+
+@transaction.atomic
+def release_load(*, read):
+    """Load a release (read(name) -> bytes of its files) into a database with no events.
+
+    Everything comes back as published, with its ids, slugs, keys and times: a release
+    written from the loaded database has the same tables.
+    """
+    if Event.objects.exists():
+        raise ReleaseError("This database already has events: load a release into an empty one.")
+    tables = release_tables(read)
+    categories = {
+        row["slug"]: EventCategory.objects.create(slug=row["slug"], name=row["name"])
+        for row in tables["event_categories"]
+    }
+    types = {
+        row["slug"]: EventType.objects.create(
+            slug=row["slug"],
+            name=row["name"],
+            description=row["description"],
+            category=categories[row["category"]],
+        )
+        for row in tables["event_types"]
+    }
+    actors = {}
+    for row in tables["actors"]:
+        fields = {key: value for key, value in row.items() if key != "parent"}
+        actors[row["slug"]] = Actor.objects.create(**fields)
+    for row in tables["actors"]:
+        if row["parent"]:
+            Actor.objects.filter(slug=row["slug"]).update(parent=actors[row["parent"]])
+    ActorAlias.objects.bulk_create(
+        ActorAlias(actor=actors[row.pop("actor")], **row) for row in tables["actor_aliases"]
+    )
+    platforms = {}
+    for row in tables["platforms"]:
+        operator = row.pop("operator")
+        operator = actors[operator] if operator else None
+        platforms[row["slug"]] = Platform.objects.create(operator=operator, **row)
+    PlatformAlias.objects.bulk_create(
+        PlatformAlias(platform=platforms[row.pop("platform")], **row)
+        for row in tables["platform_aliases"]
+    )
+    tags = {row["slug"]: Tag.objects.create(**row) for row in tables["tags"]}
+    sources = {}
+    for row in tables["sources"]:
+        publisher = row.pop("publisher_actor")
+        row["publisher_actor"] = actors[publisher] if publisher else None
+        sources[row["key"]] = Source.objects.create(**row)
+    events, updated = {}, {}
+    for row in tables["events"]:
+        event = Event(status=choices.EventStatus.PUBLISHED, event_type=types[row["type"]])
+        for column_ in EVENT_COLUMNS:
+            name = column_.lookup
+            if name in DERIVED_FROM_DATE or name == "event_type__slug" or name == "updated_at":
+                continue
+            setattr(event, name, row[column_.name])
+        events[row["id"]] = event_save(event=event)
+        updated[row["id"]] = row["updated_at"]
+    _link_rows(tables, events, actors, platforms, tags, sources)
+    event_search_refresh(event_ids=[event.pk for event in events.values()])
+    for public_id, event in events.items():
+        event.updated_at = updated[public_id]
+    Event.objects.bulk_update(events.values(), ["updated_at"], batch_size=1000)
+    return len(events)
+
+
+def _link_rows(tables, events, actors, platforms, tags, sources):
+    EventActor.objects.bulk_create(
+        EventActor(
+            event=events[row["event"]],
+            actor=actors[row["actor"]],
+            role=row["role"],
+            note=row["note"],
+        )
+        for row in tables["event_actors"]
+    )
+    Event.platforms.through.objects.bulk_create(
+        Event.platforms.through(event=events[row["event"]], platform=platforms[row["platform"]])
+        for row in tables["event_platforms"]
+    )
+    Event.tags.through.objects.bulk_create(
+        Event.tags.through(event=events[row["event"]], tag=tags[row["tag"]])
+        for row in tables["event_tags"]
+    )
+    # In position order: the ids they get keep each event's order.
+    Citation.objects.bulk_create(
+        Citation(
+            event=events[row["event"]],
+            source=sources[row["source"]],
+            quote=row["quote"],
+            locator=row["locator"],
+        )
+        for row in sorted(tables["citations"], key=lambda row: (row["event"], row["position"]))
+    )
+    EventCount.objects.bulk_create(
+        EventCount(
+            event=events[row["event"]],
+            qualifier=row["qualifier"],
+            quantity=row["quantity"],
+            unit=row["unit"],
+            note=row["note"],
+        )
+        for row in sorted(tables["counts"], key=lambda row: (row["event"], row["position"]))
+    )
+    EventRelation.objects.bulk_create(
+        EventRelation(
+            from_event=events[row["from_event"]],
+            relation_type=row["relation"],
+            to_event=events[row["to_event"]],
+            note=row["note"],
+        )
+        for row in tables["relations"]
+    )
