@@ -47,7 +47,7 @@ from tests.factories import (
     TagFactory,
 )
 from tests.timeline.reference import reference_events
-from tests.timeline.test_exports import build_rich_timeline, publish, streamed_text
+from tests.timeline.test_exports import build_rich_timeline, publish, role, streamed_text
 from timeline import exports, pages
 from timeline.caching import cache_public_page
 from timeline.filters import EventFilterSet
@@ -916,3 +916,31 @@ def test_moments_are_utc_whatever_the_time_zone(client, rich_timeline, settings,
             "+00:00", "Z"
         )
         assert item["updated_at"].endswith("Z")
+
+
+# The data version moves only when something public changes ----------------------------------
+
+
+def test_work_on_drafts_leaves_every_public_etag_as_it_was(client):
+    shown = ActorFactory(name="Shown actor")
+    unseen = ActorFactory(name="Actor only drafts use")
+    public = publish(title="Public")
+    role(public, shown)
+    draft = EventFactory(title="A draft")
+    role(draft, unseen)
+    before = client.get(EVENTS)["ETag"]
+
+    draft.title = "A draft, edited"
+    event_save(event=draft)
+    unseen.name = "Actor only drafts use, renamed"
+    unseen.save()
+    events_referencing_changed(events=Actor.objects.filter(pk=unseen.pk).referencing_events())
+    after_drafts = client.get(EVENTS)["ETag"]
+    shown.name = "Shown actor, renamed"
+    shown.save()
+    events_referencing_changed(events=Actor.objects.filter(pk=shown.pk).referencing_events())
+    after_public = client.get(EVENTS)
+
+    assert after_drafts == before
+    assert after_public["ETag"] != before
+    assert "Shown actor, renamed" in after_public.content.decode()
