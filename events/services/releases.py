@@ -6,11 +6,13 @@ import datetime
 import hashlib
 import io
 import json
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import storages
 from django.db import connection, transaction
 from django.utils import timezone
@@ -37,6 +39,7 @@ from ..releases import (
     LICENCE,
     PACKAGE_NAME,
     RETRACTION_TABLE,
+    RETRACTIONS,
     TABLES,
     TITLE,
     ReleaseError,
@@ -44,6 +47,8 @@ from ..releases import (
     write_cell,
 )
 from .events import event_save, event_search_refresh
+
+CHUNK_BYTES = 1024 * 1024
 
 # Writing a release -----------------------------------------------------------------------------
 
@@ -53,8 +58,9 @@ def release_make(*, storage=None, now=None, progress=None):
 
     Every table is read in one snapshot of the database (a read-only REPEATABLE READ
     transaction on PostgreSQL), so the tables agree with each other; readers are never
-    blocked. The files go to the releases storage under release-<number>/, with a zip of
-    them all, and are never written over.
+    blocked. Tables are written row by row to temporary files (memory stays flat at a
+    million events), then the files go to the releases storage under release-<number>/, with
+    a zip of them all, and are never written over.
     """
     storage = storage or storages["releases"]
     now = now or timezone.now()
@@ -63,47 +69,62 @@ def release_make(*, storage=None, now=None, progress=None):
     folder = f"release-{number}"
     if storage.exists(f"{folder}/datapackage.json"):
         raise ReleaseError(f"{folder} is already in the releases storage: releases are immutable.")
-    files = {}
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if outermost:  # inside a caller's transaction, its snapshot is the one read
-            _begin_snapshot()
-        resources = []
-        for table in TABLES:
-            data, rows = _table_csv(table, table.records())
-            files[table.path] = data
-            resources.append(_resource(table, data, rows))
-        since = previous.released_at if previous else None
-        retracted = Event.objects.filter(status=choices.EventStatus.RETRACTED)
-        if since is not None:
-            retracted = retracted.filter(retracted_at__gt=since)
-        retracted = retracted.order_by("public_id").values_list(
-            "public_id", "retracted_at", "retraction_reason"
-        )
-        data, retraction_count = _table_csv(RETRACTION_TABLE, retracted.iterator())
-        files[RETRACTION_TABLE.path] = data
-        resources.append(_resource(RETRACTION_TABLE, data, retraction_count))
+    since = previous.released_at if previous else None
+    with tempfile.TemporaryDirectory(prefix="release-") as work:
+        work = Path(work)
+        resources = _tables_written(work, since)
         event_count = next(r for r in resources if r["name"] == "events")["rows"]
-    package = _package(number, now, resources, since)
-    files["datapackage.json"] = (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode()
-    files["CITATION.cff"] = _citation_cff(number, now).encode()
-    files["README.md"] = _readme(number, now, event_count, retraction_count, since).encode()
-    archive = _zip(folder, files)
-    for name, data in files.items():
-        storage.save(f"{folder}/{name}", ContentFile(data))
-    archive_name = storage.save(f"{folder}/{PACKAGE_NAME}-{number}.zip", ContentFile(archive))
+        retraction_count = next(r for r in resources if r["name"] == RETRACTIONS)["rows"]
+        package = _package(number, now, resources, since)
+        texts = {
+            "datapackage.json": json.dumps(package, indent=2, ensure_ascii=False) + "\n",
+            "CITATION.cff": _citation_cff(number, now),
+            "README.md": _readme(number, now, event_count, retraction_count, since),
+        }
+        for name, text in texts.items():
+            (work / name).write_text(text, encoding="utf-8")
+        names = [resource["path"] for resource in resources] + list(texts)
+        archive = work / f"{PACKAGE_NAME}-{number}.zip"
+        _zip(archive, folder, work, names)
+        for name in names:
+            with open(work / name, "rb") as file:
+                storage.save(f"{folder}/{name}", File(file))
+        with open(archive, "rb") as file:
+            archive_name = storage.save(f"{folder}/{archive.name}", File(file))
+        size, sha256 = _measured(archive)
     release = Release.objects.create(
         number=number,
         released_at=now,
         event_count=event_count,
         retraction_count=retraction_count,
         archive=archive_name,
-        size=len(archive),
-        sha256=hashlib.sha256(archive).hexdigest(),
+        size=size,
+        sha256=sha256,
     )
     if progress:
-        progress(f"Release {number}: {event_count} events, {len(archive):,} bytes")
+        progress(f"Release {number}: {event_count} events, {size:,} bytes")
     return release
+
+
+def _tables_written(work, since):
+    """Write every table's CSV into work, in one snapshot; return their resources."""
+    resources = []
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:  # inside a caller's transaction, its snapshot is the one read
+            _begin_snapshot()
+        for table in TABLES:
+            rows = _table_csv(work / table.path, table, table.records())
+            resources.append(_resource(work, table, rows))
+        retracted = Event.objects.filter(status=choices.EventStatus.RETRACTED)
+        if since is not None:
+            retracted = retracted.filter(retracted_at__gt=since)
+        retracted = retracted.order_by("public_id").values_list(
+            "public_id", "retracted_at", "retraction_reason"
+        )
+        rows = _table_csv(work / RETRACTION_TABLE.path, RETRACTION_TABLE, retracted.iterator())
+        resources.append(_resource(work, RETRACTION_TABLE, rows))
+    return resources
 
 
 def _begin_snapshot():
@@ -112,21 +133,31 @@ def _begin_snapshot():
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
 
-def _table_csv(table, records):
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([column.name for column in table.columns])
+def _table_csv(path, table, records):
+    """Write a table's CSV to path; return how many rows it holds."""
     kinds = [column.type for column in table.columns]
     rows = 0
-    for record in records:
-        writer.writerow(
-            [write_cell(value, kind) for value, kind in zip(record, kinds, strict=True)]
-        )
-        rows += 1
-    return out.getvalue().encode("utf-8"), rows
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\r\n")
+        writer.writerow([column.name for column in table.columns])
+        for record in records:
+            cells = [write_cell(value, kind) for value, kind in zip(record, kinds, strict=True)]
+            writer.writerow(cells)
+            rows += 1
+    return rows
 
 
-def _resource(table, data, rows):
+def _measured(path):
+    """Return (bytes, SHA-256) of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return path.stat().st_size, digest.hexdigest()
+
+
+def _resource(work, table, rows):
+    size, sha256 = _measured(work / table.path)
     return {
         "name": table.name,
         "path": table.path,
@@ -135,8 +166,8 @@ def _resource(table, data, rows):
         "format": "csv",
         "mediatype": "text/csv",
         "encoding": "utf-8",
-        "bytes": len(data),
-        "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "bytes": size,
+        "hash": "sha256:" + sha256,
         "rows": rows,
         "schema": table.schema(),
     }
@@ -207,15 +238,14 @@ def _readme(number, now, event_count, retraction_count, since):
     )
 
 
-def _zip(folder, files):
-    out = io.BytesIO()
-    # Fixed times in the zip: the same files always make the same bytes.
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
+def _zip(archive, folder, work, names):
+    """Zip the files under folder/, with fixed times: the same files make the same bytes."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name in names:
             info = zipfile.ZipInfo(str(PurePosixPath(folder) / name), (1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return out.getvalue()
+            with open(work / name, "rb") as source, zipped.open(info, "w") as target:
+                shutil.copyfileobj(source, target, CHUNK_BYTES)
 
 
 # Reading a release back ------------------------------------------------------------------------
