@@ -276,11 +276,48 @@ def event_page(request, public_id):
     context = {
         "event": event,
         "roles": [(label, list(items)) for label, items in roles],
+        "sources": _sources_with_quotes(event),
+        "alike": _events_alike(event),
         "citation": citing.event_citation(
             event, accessed=timezone.now().date(), release=citing.release_holding(event)
         ),
     }
     return render(request, "timeline/event_detail.html", context)
+
+
+def _sources_with_quotes(event):
+    """Each source the event cites, once, in the order first cited, with its citations."""
+    sources = {}
+    for citation in event.citations.all():
+        sources.setdefault(citation.source_id, (citation.source, []))[1].append(citation)
+    return list(sources.values())
+
+
+def _events_alike(event):
+    """Links back to the timeline: events on its platforms, in its country, of its type, and
+    all three at once; each with a label that says what it narrows to."""
+    facets = []
+    platforms = list(event.platforms.all())
+    if platforms:
+        names = " or ".join(platform.name for platform in platforms)
+        slugs = ",".join(platform.slug for platform in platforms)
+        facets.append(("platform", slugs, f"on {names}"))
+    if event.is_global:
+        facets.append(("country", "global", "worldwide"))
+    elif event.country:
+        facets.append(("country", event.country.code, f"in {event.country.name}"))
+    if event.event_type_id:
+        facets.append(("type", event.event_type.slug, f"of type {event.event_type.name}"))
+    home = reverse("timeline:home")
+    links = [
+        {"url": f"{home}?{urlencode({name: value})}", "label": f"Events {label}"}
+        for name, value, label in facets
+    ]
+    if len(facets) > 1:
+        query = urlencode({name: value for name, value, _label in facets})
+        label = ", ".join(label for _name, _value, label in facets)
+        links.insert(0, {"url": f"{home}?{query}", "label": f"Events {label}"})
+    return links
 
 
 @cache_public_page

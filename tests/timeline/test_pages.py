@@ -346,3 +346,64 @@ def test_the_timeline_page_is_sent_compressed_to_clients_that_accept_it(client):
     assert gzip.decompress(compressed.content) == plain.content
     assert len(compressed.content) < len(plain.content) / 3
     assert "Accept-Encoding" in compressed["Vary"]
+
+
+# Event pages: sources once, and the way back to the timeline -------------------------------
+
+
+def test_event_page_lists_each_source_once_with_its_quotes_beneath_it(client):
+    event = published(title="Accounts removed")
+    report = SourceFactory(
+        title="China cracks down",
+        url="https://news.example.org/a",
+        archive_url="https://web.archive.org/web/2014/https://news.example.org/a",
+    )
+    notice = SourceFactory(title="Official notice", url="", archive_url="")
+    CitationFactory(event=event, source=report, quote="first passage", locator="para. 2")
+    CitationFactory(event=event, source=notice, quote="the notice says", locator="")
+    CitationFactory(event=event, source=report, quote="second passage", locator="para. 7")
+
+    page = text(client.get(f"/events/{event.public_id}/"))
+
+    listed = page[page.index('<ol class="sources">') : page.index("</ol>", page.index("sources"))]
+    items = re.findall(r"<li>(.*?)</li>", listed, re.S)
+    assert len(items) == 2  # two sources, three citations
+    assert page.count("China cracks down") == 1
+    first, second = items
+    assert '<a class="source-link" href="https://news.example.org/a">China cracks down</a>' in first
+    assert (
+        'href="https://web.archive.org/web/2014/https://news.example.org/a">archived copy' in first
+    )
+    assert re.findall(r"<blockquote[^>]*>([^<]+)", first) == ["first passage ", "second passage "]
+    assert "(para. 7)" in first
+    assert "Official notice" in second and "the notice says" in second
+    assert "archived copy" not in second
+
+
+def test_event_page_links_back_to_the_timeline_of_events_like_it(client):
+    wechat = PlatformFactory(name="WeChat", slug="wechat")
+    weibo = PlatformFactory(name="Weibo", slug="weibo")
+    event = published(title="Both platforms", country="CN")
+    event.platforms.add(wechat, weibo)
+    published(title="Elsewhere", country="RU").platforms.add(wechat)
+
+    page = text(client.get(f"/events/{event.public_id}/"))
+
+    nav = page[page.index('<nav class="alike"') : page.index("</nav>", page.index("alike"))]
+    links = dict(
+        (unescape(label), unescape(url))
+        for url, label in re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
+    )
+    everything = f"Events on WeChat or Weibo, in China, of type {event.event_type.name}"
+    assert list(links) == [
+        everything,
+        "Events on WeChat or Weibo",
+        "Events in China",
+        f"Events of type {event.event_type.name}",
+    ]
+    assert links[everything] == (
+        f"/?platform=wechat%2Cweibo&country=CN&type={event.event_type.slug}"
+    )
+    for url in links.values():
+        assert event.public_id in text(client.get(url))
+    assert "Elsewhere" not in text(client.get(links[everything]))
