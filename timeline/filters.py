@@ -44,6 +44,7 @@ ORDERING_CHOICES = [
     ("date", "earliest possible day, oldest first (default)"),
     ("-date", "earliest possible day, newest first"),
     ("updated", "last change, oldest first (for syncing a copy)"),
+    ("-updated", "last change, newest first"),
 ]
 
 
@@ -366,9 +367,9 @@ class EventFilterSet(django_filters.FilterSet):
     ordering = ChoiceFilter(
         choices=ORDERING_CHOICES,
         error_messages={
-            "invalid_choice": "'%(value)s' is not accepted; use date, -date or updated."
+            "invalid_choice": "'%(value)s' is not accepted; use date, -date, updated or -updated."
         },
-        help_text="date (default), -date, or updated (for syncing a copy).",
+        help_text="date (default), -date, updated (for syncing a copy) or -updated.",
     )  # read by the views: the order of pages and exports
 
     class Meta:
@@ -386,7 +387,7 @@ class EventFilterSet(django_filters.FilterSet):
 
     @property
     def sort_order(self):
-        """Return the ordering asked for: date, -date or updated."""
+        """Return the ordering asked for: date, -date, updated or -updated."""
         return (self.form.cleaned_data.get("ordering") if self.is_bound else None) or "date"
 
 

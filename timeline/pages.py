@@ -19,16 +19,24 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.gzip import gzip_page
 from django_countries import countries
 
-from events.choices import DatePrecision, EventStatus
-from events.dates import parse_date
+from events.choices import EventStatus
 from events.formats import PUBLIC_ID
 from events.models import Actor, Event, EventCategory, EventType, Platform
 
 from . import caching, citing, exports, stats, worldmap
 from .caching import cache_public_page, dated_page
 from .filters import EventFilterSet
+from .pagination import SORT_KEYS
 
 PAGE_SIZE = 50
+# The orders a reader chooses from (the API's ordering parameter). The timeline opens on the
+# newest: events are placed, headed and charted by their earliest possible day, one key.
+PAGE_ORDERINGS = [
+    ("-date", "Newest first"),
+    ("date", "Oldest first"),
+    ("-updated", "Recently updated"),
+]
+DEFAULT_PAGE_ORDERING = "-date"
 CHART_MONTHS_UP_TO_YEARS = 3  # a shorter span is drawn month by month
 CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 120, 12
 
@@ -83,6 +91,9 @@ class TimelineFilterForm(forms.Form):
                 self.fields[name] = forms.CharField(
                     label=place.label, required=False, widget=forms.TextInput(attrs=attrs)
                 )
+        self.fields["ordering"] = forms.ChoiceField(
+            label="Sort", required=False, choices=PAGE_ORDERINGS
+        )
 
 
 def filter_choices(version):
@@ -127,34 +138,43 @@ def _filter_choices():
 @cache_public_page
 def timeline_page(request):
     query = {name: request.GET.getlist(name) for name in FILTER_FIELDS if request.GET.get(name)}
-    filterset = EventFilterSet(data=request.GET, queryset=_listed_events())
+    ordering = request.GET.get("ordering") or DEFAULT_PAGE_ORDERING
+    data = request.GET.copy()
+    data["ordering"] = ordering
+    filterset = EventFilterSet(data=data, queryset=_listed_events())
     form = TimelineFilterForm(
-        initial={name: values[0] for name, values in query.items()},
+        initial={name: values[0] for name, values in query.items()} | {"ordering": ordering},
         version=caching.data_version(request),
     )
     if not filterset.is_valid():
         context = {"form": form, "errors": filterset.errors, "query": query}
         return render(request, "timeline/timeline.html", context, status=400)
-    events = filterset.qs.order_by(*_ordering(filterset.sort_order))
+    events = filterset.qs.order_by(*SORT_KEYS[filterset.sort_order].order_by())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     encoded = urlencode(query, doseq=True)
-    timelinejs_url = (
-        f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=timelinejs"
-    )
+    # Downloads and the API keep the order chosen here (the API's own default is the oldest
+    # first); this page's links name it only when it is not the page's default. The feed is
+    # always newest first.
+    ordered = urlencode(query | {"ordering": [filterset.sort_order]}, doseq=True)
+    if filterset.sort_order != DEFAULT_PAGE_ORDERING:
+        query = query | {"ordering": [filterset.sort_order]}
+    here = urlencode(query, doseq=True)
+    timelinejs_url = f"{reverse('api:event-list')}?{ordered}&format=timelinejs"
     context = {
         "form": form,
         "query": query,
         "page": page,
-        "groups": _group_by_month(page.object_list),
+        "groups": _grouped(page.object_list, filterset.sort_order),
         "chart": _chart(filterset),
         "places": _places(filterset, query),
-        "csv_url": f"{reverse('api:event-list')}?{encoded}{'&' if encoded else ''}format=csv",
+        "csv_url": f"{reverse('api:event-list')}?{ordered}&format=csv",
         "timelinejs_url": timelinejs_url,
         "timelinejs_embed": exports.timelinejs_embed(settings.SITE_URL + timelinejs_url),
-        "api_url": f"{reverse('api:event-list')}{'?' if encoded else ''}{encoded}",
+        "api_url": f"{reverse('api:event-list')}?{ordered}",
         "feed_url": f"{reverse('timeline:events-feed')}{'?' if encoded else ''}{encoded}",
         "feed_title": "New censorship events" + (" like these" if encoded else ""),
-        "page_query": encoded,
+        "page_query": here,
+        "sort_order": filterset.sort_order,
     }
     return render(request, "timeline/timeline.html", context)
 
@@ -167,22 +187,20 @@ def _listed_events():
     )
 
 
-def _ordering(sort_order):
-    return {"-date": ("-date_earliest", "-id"), "updated": ("updated_at", "id")}.get(
-        sort_order, ("date_earliest", "id")
-    )
-
-
-def _group_by_month(events):
-    """Group events under year and month headings, by the date their text states."""
-
-    def heading(event):
-        start = parse_date(event.date_text).stated_start
-        if event.date_precision in (DatePrecision.DAY, DatePrecision.MONTH):
-            return start.strftime("%B %Y")
-        return f"{start.year}, month not known"
-
-    return [(title, list(items)) for title, items in groupby(events, key=heading)]
+def _grouped(events, sort_order):
+    """Head the page's events by the year of their earliest possible day, the key that orders
+    them and counts the chart, so a heading never repeats; by recency, under one heading."""
+    if sort_order in ("updated", "-updated"):
+        title = (
+            "Most recently updated first"
+            if sort_order == "-updated"
+            else "Updated longest ago first"
+        )
+        return [(title, list(events))] if events else []
+    return [
+        (str(year), list(items))
+        for year, items in groupby(events, key=lambda e: e.date_earliest.year)
+    ]
 
 
 def _chart(filterset):
@@ -324,7 +342,10 @@ def _events_alike(event):
 def actor_page(request, slug):
     actor = get_object_or_404(Actor.objects.public().prefetch_related("aliases"), slug=slug)
     events = (
-        _listed_events().filter(actor_roles__actor=actor).distinct().order_by("date_earliest", "id")
+        _listed_events()
+        .filter(actor_roles__actor=actor)
+        .distinct()
+        .order_by(*SORT_KEYS[DEFAULT_PAGE_ORDERING].order_by())
     )
     return _subject_page(request, actor, "actor", events)
 
@@ -339,7 +360,8 @@ def platform_page(request, slug):
         .annotate(operator_is_public=Exists(public_actors.filter(pk=OuterRef("operator")))),
         slug=slug,
     )
-    events = _listed_events().filter(platforms=platform).order_by("date_earliest", "id")
+    events = _listed_events().filter(platforms=platform)
+    events = events.order_by(*SORT_KEYS[DEFAULT_PAGE_ORDERING].order_by())
     return _subject_page(request, platform, "platform", events)
 
 
@@ -349,7 +371,7 @@ def _subject_page(request, subject, kind, events):
         "subject": subject,
         "kind": kind,
         "page": page,
-        "groups": _group_by_month(page.object_list),
+        "groups": _grouped(page.object_list, DEFAULT_PAGE_ORDERING),
         "filter_url": f"{reverse('timeline:home')}?{urlencode({kind: subject.slug})}",
         "feed_url": f"{reverse('timeline:events-feed')}?{urlencode({kind: subject.slug})}",
         "feed_title": f"New censorship events: {subject.name}",

@@ -54,6 +54,7 @@ SORT_KEYS = {
     "date": SortKey("date_earliest"),
     "-date": SortKey("date_earliest", descending=True),
     "updated": SortKey("updated_at"),
+    "-updated": SortKey("updated_at", descending=True),
     "id": SortKey("id"),
     "slug": SortKey("slug"),
     "key": SortKey("key"),

@@ -689,7 +689,7 @@ def csv_rows(chunks):
 @pytest.mark.postgres
 def test_copy_stream_count_is_the_rows_it_writes(rich_timeline):
     published = Event.objects.published()
-    for ordering in ("date", "-date", "updated"):
+    for ordering in ("date", "-date", "updated", "-updated"):
         for queryset in (published, published.filter(country="CN"), published.filter(country="FR")):
             stream = copy_stream(queryset, ordering)
 

@@ -1097,8 +1097,10 @@ def walked_ids(pages):
 def in_api_order(events, ordering):
     """Return public ids as the API documents its orders: the key, then the id breaks ties."""
     fresh = Event.objects.filter(pk__in=[event.pk for event in events])
-    if ordering == "updated":
+    if ordering in ("updated", "-updated"):
         ordered = sorted(fresh, key=lambda event: (event.updated_at, event.pk))
+        if ordering == "-updated":
+            ordered.reverse()
     else:
         ordered = sorted(fresh, key=lambda event: (event.date_earliest, event.pk))
         if ordering == "-date":
@@ -1129,7 +1131,7 @@ def paged_events():
     return matching
 
 
-@pytest.mark.parametrize("ordering", ["date", "-date", "updated"])
+@pytest.mark.parametrize("ordering", ["date", "-date", "updated", "-updated"])
 def test_next_links_walk_every_matching_event_once_in_order(client, paged_events, ordering):
     pages = walk(client, f"{API}?country=CN&page_size=2&ordering={ordering}")
 
@@ -1139,7 +1141,7 @@ def test_next_links_walk_every_matching_event_once_in_order(client, paged_events
     assert pages[-1]["next"] is None
 
 
-@pytest.mark.parametrize("ordering", ["date", "-date", "updated"])
+@pytest.mark.parametrize("ordering", ["date", "-date", "updated", "-updated"])
 def test_previous_links_walk_back_through_the_same_pages(client, paged_events, ordering):
     forward = walk(client, f"{API}?country=CN&page_size=2&ordering={ordering}")
 

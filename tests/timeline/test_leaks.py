@@ -653,7 +653,10 @@ def _event_list_visits(public):
         visit(route, count="true", country="global"),
         visit(route, count="true", ongoing="false", verification="corroborated"),
         visit(route, count="true", role="targeted", updated_since="2000-01-01T00:00:00Z"),
-        *(visit(route, count="true", ordering=order) for order in ("date", "-date", "updated")),
+        *(
+            visit(route, count="true", ordering=order)
+            for order in ("date", "-date", "updated", "-updated")
+        ),
     ]
     for name in SLUG_FILTERS:
         shown, hidden = _slugs(public, name)

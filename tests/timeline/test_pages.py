@@ -1,5 +1,6 @@
 """Readers' pages: what they show, what they never show, and what they cost."""
 
+import datetime
 import gzip
 import re
 from html import unescape
@@ -9,9 +10,10 @@ from xml.etree import ElementTree
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from events.choices import EventStatus, Role
-from events.models import EventRelation
+from events.models import Event, EventRelation
 from tests.factories import (
     ActorFactory,
     CitationFactory,
@@ -36,7 +38,7 @@ def listed_ids(response):
     return re.findall(r'<p class="id">([A-Z]{2}-\d{4}-\d{4,})</p>', text(response))
 
 
-def test_timeline_lists_published_events_in_date_order_with_their_true_precision(client):
+def test_timeline_lists_published_events_newest_first_with_their_true_precision(client):
     late = published(title="Ban announced", date_text="2014-05-27")
     early = published(title="Accounts removed", date_text="2014-03")
     rough = published(title="Group announced", date_text="2014-04~")
@@ -46,14 +48,85 @@ def test_timeline_lists_published_events_in_date_order_with_their_true_precision
     response = client.get("/")
 
     assert response.status_code == 200
-    assert listed_ids(response) == [early.public_id, rough.public_id, late.public_id]
+    assert listed_ids(response) == [late.public_id, rough.public_id, early.public_id]
     page = text(response)
     assert "3 events" in page
-    assert ">March 2014</h3>" in page
+    assert headings(page) == ["2014"]
     assert "c. April 2014" in page
     assert "27 May 2014" in page
     assert "A draft nobody may see" not in page
     assert "A retracted one" not in page
+
+
+def headings(page):
+    return re.findall(r'<h3 id="m\d+">([^<]+)</h3>', page)
+
+
+def chart_years(page):
+    """Events per year as the chart's bars count them (a short span is drawn by month)."""
+    years = {}
+    for year, count in re.findall(r"<title>(?:[A-Z][a-z]{2} )?(\d{4}): (\d+)</title>", page):
+        if int(count):
+            years[year] = years.get(year, 0) + int(count)
+    return years
+
+
+@pytest.mark.parametrize(
+    ("ordering", "first"), [("", "newest"), ("-date", "newest"), ("date", "oldest")]
+)
+def test_one_date_key_orders_heads_and_charts_the_timeline(client, ordering, first):
+    # Precisions that once headed the same year twice and charted it under another.
+    dates = ["2000?", "2000", "2000-06", "2001-01-05", "2000-01~", "1999-12", "2001", "2000-12-31"]
+    events = {date: published(title=f"Dated {date}", date_text=date) for date in dates}
+
+    page = text(client.get("/", {"ordering": ordering} if ordering else {}))
+
+    listed = listed_ids_in(page)
+    by_earliest = sorted(events.values(), key=lambda event: (event.date_earliest, event.pk))
+    if first == "newest":
+        by_earliest.reverse()
+    assert listed == [event.public_id for event in by_earliest]
+    years = headings(page)
+    assert len(years) == len(set(years))  # a heading never repeats
+    expected = {}
+    for event in events.values():
+        year = str(event.date_earliest.year)
+        expected[year] = expected.get(year, 0) + 1
+    assert chart_years(page) == expected  # the chart counts what the headings hold
+    assert set(years) == set(expected)
+    assert events["2000?"].date_earliest.year == 1999  # and it is under 1999 in both
+
+
+def listed_ids_in(page):
+    return re.findall(r'<p class="id">([A-Z]{2}-\d{4}-\d{4,})</p>', page)
+
+
+def test_the_sort_choice_is_visible_and_recently_updated_puts_the_last_change_first(client):
+    old = published(title="Old, edited today", date_text="2010")
+    new = published(title="New, untouched", date_text="2014")
+    Event.objects.filter(pk=new.pk).update(updated_at=timezone.now() - datetime.timedelta(days=3))
+    Event.objects.filter(pk=old.pk).update(updated_at=timezone.now())
+
+    first = text(client.get("/"))
+    updated = text(client.get("/", {"ordering": "-updated"}))
+
+    assert re.search(
+        r'<select name="ordering" id="id_ordering">\s*<option value="-date" selected>', first
+    )
+    assert "Oldest first" in first and "Recently updated" in first
+    assert listed_ids_in(first) == [new.public_id, old.public_id]
+    assert listed_ids_in(updated) == [old.public_id, new.public_id]
+    assert headings(updated) == ["Most recently updated first"]
+    assert "ordering=-updated&amp;format=csv" in updated  # the download keeps the order
+
+
+def test_an_order_the_page_does_not_offer_is_a_400_naming_the_choices(client):
+    published()
+
+    response = client.get("/", {"ordering": "sideways"})
+
+    assert response.status_code == 400
+    assert "use date, -date, updated or -updated" in text(response)
 
 
 def test_timeline_filters_share_the_api_filters_and_links(client):
@@ -67,10 +140,10 @@ def test_timeline_filters_share_the_api_filters_and_links(client):
 
     assert listed_ids(response) == [hit.public_id]
     page = text(response)
-    assert (
-        "/api/v1/events/?date_from=2014&amp;date_to=2014&amp;platform=wechat&amp;format=csv" in page
-    )
-    assert '/api/v1/events/?date_from=2014&amp;date_to=2014&amp;platform=wechat"' in page
+    # The downloads and the API link keep the page's order (newest first: not the API's default).
+    query = "date_from=2014&amp;date_to=2014&amp;platform=wechat&amp;ordering=-date"
+    assert f"/api/v1/events/?{query}&amp;format=csv" in page
+    assert f'/api/v1/events/?{query}"' in page
     csv_rows = client.get("/api/v1/events/?date_from=2014&date_to=2014&platform=wechat&format=csv")
     assert hit.public_id in b"".join(csv_rows.streaming_content).decode()
 
@@ -267,6 +340,7 @@ def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client, setti
     assert parse_qs(urlsplit(source).query) == {
         "platform": ["wechat"],
         "date_from": ["2014"],
+        "ordering": ["-date"],
         "format": ["timelinejs"],
     }
     local = urlsplit(source)._replace(scheme="", netloc="").geturl()
