@@ -577,7 +577,7 @@ def event_filters(draw, pool):
         "q": maybe(st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=2)),
         "date_from": maybe(partial_dates((2009, 2015))),
         "date_to": maybe(partial_dates((2013, 2016))),
-        "date_match": maybe(st.sampled_from(["overlaps", "within"])),
+        "date_match": maybe(st.sampled_from(["overlaps", "within", "begins"])),
     }
     params = {}
     for name, strategy in candidates.items():
@@ -655,6 +655,10 @@ def _in_date_range(event, params):
     if params.get("date_match") == "within":
         return (low is None or event.date_earliest >= low) and (
             high is None or (event.date_latest is not None and event.date_latest <= high)
+        )
+    if params.get("date_match") == "begins":
+        return (low is None or event.date_earliest >= low) and (
+            high is None or event.date_earliest <= high
         )
     return (high is None or event.date_earliest <= high) and (
         low is None or event.date_latest is None or event.date_latest >= low

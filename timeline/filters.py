@@ -39,6 +39,7 @@ GLOBAL = "global"
 DATE_MATCH_CHOICES = [
     ("overlaps", "the event may have touched the range (default)"),
     ("within", "every day the event may have touched is inside the range"),
+    ("begins", "the earliest day the event may have touched is inside the range"),
 ]
 ORDERING_CHOICES = [
     ("date", "earliest possible day, oldest first (default)"),
@@ -233,9 +234,16 @@ class EventFilterForm(forms.Form):
 
 
 def _dates(queryset, data, **bounds):
-    """Overlapping (default) or within, as date_match asks; each bound applies on its own."""
+    """Overlapping (default), within or beginning in the range, as date_match asks; each
+    bound applies on its own."""
     if data.get("date_match") == "within":
         return queryset.within(**bounds)
+    if data.get("date_match") == "begins":
+        if bounds.get("start") is not None:
+            queryset = queryset.filter(date_earliest__gte=bounds["start"])
+        if bounds.get("end") is not None:
+            queryset = queryset.filter(date_earliest__lte=bounds["end"])
+        return queryset
     return queryset.overlapping(**bounds)
 
 
@@ -277,11 +285,14 @@ class EventFilterSet(django_filters.FilterSet):
     )
     date_match = ChoiceFilter(
         choices=DATE_MATCH_CHOICES,
-        error_messages={"invalid_choice": "'%(value)s' is not accepted; use overlaps or within."},
+        error_messages={
+            "invalid_choice": "'%(value)s' is not accepted; use overlaps, within or begins."
+        },
         help_text="overlaps (default): events that may have touched the range; an event dated "
         "'March 2014' overlaps 2014-03-15 to 2014-04-15. within: events certainly inside it; "
         "'March 2014' is within 2014 but not within 2014-03-15 to 2014-04-15. An ongoing event "
-        "is within no range that has an end.",
+        "is within no range that has an end. begins: events whose earliest possible day is in "
+        "the range, as the timeline's chart counts them ('c. April 2014' begins in March).",
     )  # read by date_from and date_to
     type = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.filter(event_type__slug__in=slugs),

@@ -8,7 +8,8 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.forms.utils import flatatt
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -21,7 +22,7 @@ from django_countries import countries
 
 from events.choices import EventStatus
 from events.formats import PUBLIC_ID
-from events.models import Actor, Event, EventCategory, EventType, Platform
+from events.models import Actor, Citation, Event, EventCategory, EventType, Platform
 
 from . import caching, citing, exports, stats, worldmap
 from .caching import cache_public_page, dated_page
@@ -165,7 +166,7 @@ def timeline_page(request):
         "query": query,
         "page": page,
         "groups": _grouped(page.object_list, filterset.sort_order),
-        "chart": _chart(filterset),
+        "chart": _chart(filterset, query),
         "places": _places(filterset, query),
         "csv_url": f"{reverse('api:event-list')}?{ordered}&format=csv",
         "timelinejs_url": timelinejs_url,
@@ -180,10 +181,19 @@ def timeline_page(request):
 
 
 def _listed_events():
+    # Counted per listed event, after the page's LIMIT: not grouped over every match.
+    sources = (
+        Citation.objects.filter(event=OuterRef("pk"))
+        .order_by()
+        .values("event")
+        .annotate(n=Count("source", distinct=True))
+        .values("n")
+    )
     return (
         Event.objects.published()
         .select_related("event_type__category")
         .prefetch_related("platforms", "actor_roles__actor")
+        .annotate(source_count=Coalesce(Subquery(sources), 0))
     )
 
 
@@ -203,7 +213,7 @@ def _grouped(events, sort_order):
     ]
 
 
-def _chart(filterset):
+def _chart(filterset, query):
     """Bars of events per year, or per month over a few years, with empty periods shown."""
     events = filterset.qs
     years = stats.grouped(events, "year")
@@ -222,7 +232,7 @@ def _chart(filterset):
         counts = {row["key"]: row["count"] for row in years}
         periods = [(str(year), str(year)) for year in range(first, last + 1)]
         unit = "year"
-    return _bars(periods, counts, unit)
+    return _bars(periods, counts, unit, query)
 
 
 def _places(filterset, query):
@@ -246,7 +256,7 @@ def _places(filterset, query):
     return {"map": worldmap.draw(counts, names, link), "countries": listed}
 
 
-def _bars(periods, counts, unit):
+def _bars(periods, counts, unit, query):
     highest = max(counts.values())
     step = CHART_WIDTH / len(periods)
     every = max(1, round(len(periods) / CHART_LABELS))
@@ -264,6 +274,12 @@ def _bars(periods, counts, unit):
                 "y": round(CHART_HEIGHT - height, 1),
                 "show_label": index % every == 0,
                 "middle": round(index * step + step / 2, 1),
+                # The bar's events: those whose earliest possible day falls in its period.
+                "url": "?"
+                + urlencode(
+                    query | {"date_from": [key], "date_to": [key], "date_match": ["begins"]},
+                    doseq=True,
+                ),
             }
         )
     return {

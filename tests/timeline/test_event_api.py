@@ -166,6 +166,16 @@ def dated():
             id="month-within-itself",
         ),
         pytest.param(
+            "date_from=2014-03&date_to=2014-03&date_match=begins",
+            {"month", "approximate"},  # c. April 2014 may begin on 1 March
+            id="month-begins-with-its-earliest-day",
+        ),
+        pytest.param(
+            "date_from=2014&date_to=2014&date_match=begins",
+            ALL_DATED - {"earlier_year", "ongoing"},
+            id="year-begins",
+        ),
+        pytest.param(
             "date_from=2014-05",
             {"day", "span", "year", "approximate", "ongoing"},
             id="from-a-month-onwards",

@@ -481,3 +481,43 @@ def test_event_page_links_back_to_the_timeline_of_events_like_it(client):
     for url in links.values():
         assert event.public_id in text(client.get(url))
     assert "Elsewhere" not in text(client.get(links[everything]))
+
+
+def test_each_bar_of_the_chart_narrows_the_list_to_its_own_events(client):
+    wechat = PlatformFactory(name="WeChat", slug="wechat")
+    for date in ("2000?", "2000-06", "2001", "2003-02-01", "2003~"):
+        published(date_text=date).platforms.add(wechat)
+    published(date_text="2001")  # not on WeChat
+
+    page = text(client.get("/", {"platform": "wechat"}))
+
+    bars = re.findall(r'<a href="(\?[^"]+)"><g><title>(\d{4}): (\d+)</title>', page)
+    assert bars  # a bar is a link only where it has events
+    counted = {year: int(count) for _url, year, count in bars}
+    for url, year, count in bars:
+        narrowed = text(client.get("/" + unescape(url)))
+        assert "platform=wechat" in unescape(url)
+        assert int(re.search(r'id="result-count">(\d+) event', narrowed)[1]) == int(count), year
+        assert headings(narrowed) == [year]
+    assert sum(counted.values()) == 5
+
+
+def test_each_listed_event_shows_its_first_sentence_verification_and_sources(client):
+    event = published(
+        title="Accounts removed",
+        summary="Forty accounts were removed in March. Tencent did not comment.",
+        verification="corroborated",
+    )
+    report = SourceFactory()
+    CitationFactory(event=event, source=report, quote="one")
+    CitationFactory(event=event, source=report, quote="two")
+    CitationFactory(event=event, source=SourceFactory(), quote="three")
+    published(title="Unsourced", summary="No sentence end")
+
+    page = text(client.get("/"))
+
+    assert '<p class="summary">Forty accounts were removed in March.</p>' in page
+    assert "Tencent did not comment" not in page
+    assert re.search(r'<p class="evidence">Corroborated[^<]* · 2 sources</p>', page)
+    assert '<p class="summary">No sentence end</p>' in page
+    assert re.search(r'<p class="evidence">[^<]* · 0 sources</p>', page)
