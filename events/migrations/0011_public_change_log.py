@@ -60,12 +60,20 @@ class Migration(migrations.Migration):
 # status changed (a search-text refresh alone is not a public change). A new data release
 # counts too (the releases list changes), without a log row.
 
-POSTGRESQL_TRIGGERS = """
-CREATE FUNCTION events_public_version_next() RETURNS bigint LANGUAGE sql AS $$
-    INSERT INTO events_publicversion (id, seq) VALUES (1, 1)
+# The next number. Should the version row go missing (Django's test flush empties tables in
+# no fixed order), it restarts after the log's last number, never below it.
+POSTGRESQL_NEXT = """
+CREATE OR REPLACE FUNCTION events_public_version_next() RETURNS bigint LANGUAGE sql AS $$
+    INSERT INTO events_publicversion (id, seq)
+    VALUES (1, COALESCE((SELECT MAX(seq) FROM events_publicchange), 0) + 1)
     ON CONFLICT (id) DO UPDATE SET seq = events_publicversion.seq + 1
     RETURNING seq
 $$;
+"""
+
+POSTGRESQL_TRIGGERS = (
+    POSTGRESQL_NEXT
+    + """
 
 CREATE FUNCTION events_public_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -109,6 +117,7 @@ CREATE CONSTRAINT TRIGGER events_release_public_change
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION events_public_release();
 """
+)
 
 POSTGRESQL_DROP = """
 DROP TRIGGER IF EXISTS events_event_public_change ON events_event;
@@ -119,7 +128,8 @@ DROP FUNCTION IF EXISTS events_public_version_next();
 """
 
 SQLITE_NEXT = (
-    "INSERT INTO events_publicversion (id, seq) VALUES (1, 1) "
+    "INSERT INTO events_publicversion (id, seq) "
+    "VALUES (1, COALESCE((SELECT MAX(seq) FROM events_publicchange), 0) + 1) "
     "ON CONFLICT (id) DO UPDATE SET seq = seq + 1;"
 )
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
