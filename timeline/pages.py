@@ -1,13 +1,13 @@
 """Pages for readers. They read published events through the same FilterSet and QuerySets
 as the API, so a page, its CSV link and its API link always hold the same events."""
 
+import datetime
 from itertools import groupby
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.utils import flatatt
@@ -24,19 +24,27 @@ from events.choices import EventStatus
 from events.formats import PUBLIC_ID
 from events.models import Actor, Citation, Event, EventCategory, EventType, Platform
 
-from . import caching, citing, exports, stats, worldmap
+from . import caching, citing, exports, pagination, stats, worldmap
 from .caching import cache_public_page, dated_page
 from .filters import EventFilterSet
 from .pagination import SORT_KEYS
 
 PAGE_SIZE = 50
-# The orders a reader chooses from (the API's ordering parameter). The timeline opens on the
-# newest: events are placed, headed and charted by their earliest possible day, one key.
+# The orders a reader chooses from (the API's ordering parameter), with what the links to the
+# page before and after say. The timeline opens on the newest: events are placed, headed and
+# charted by their earliest possible day, one key.
 PAGE_ORDERINGS = [
     ("-date", "Newest first"),
     ("date", "Oldest first"),
     ("-updated", "Recently updated"),
 ]
+PAGE_LINKS = {
+    "-date": ("Newer events", "Older events"),
+    "date": ("Earlier events", "Later events"),
+    "-updated": ("Updated more recently", "Updated longer ago"),
+    "updated": ("Updated longer ago", "Updated more recently"),
+}
+LAST_ID = 2**63 - 1
 DEFAULT_PAGE_ORDERING = "-date"
 CHART_MONTHS_UP_TO_YEARS = 3  # a shorter span is drawn month by month
 CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 120, 12
@@ -147,11 +155,11 @@ def timeline_page(request):
         initial={name: values[0] for name, values in query.items()} | {"ordering": ordering},
         version=caching.data_version(request),
     )
-    if not filterset.is_valid():
-        context = {"form": form, "errors": filterset.errors, "query": query}
+    listing = filterset.is_valid() and _listing(request, filterset.qs, filterset.sort_order)
+    if not listing or listing.get("error"):
+        errors = filterset.errors if not listing else {"cursor": [listing["error"]]}
+        context = {"form": form, "errors": errors, "query": query}
         return render(request, "timeline/timeline.html", context, status=400)
-    events = filterset.qs.order_by(*SORT_KEYS[filterset.sort_order].order_by())
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     encoded = urlencode(query, doseq=True)
     # Downloads and the API keep the order chosen here (the API's own default is the oldest
     # first); this page's links name it only when it is not the page's default. The feed is
@@ -159,14 +167,15 @@ def timeline_page(request):
     ordered = urlencode(query | {"ordering": [filterset.sort_order]}, doseq=True)
     if filterset.sort_order != DEFAULT_PAGE_ORDERING:
         query = query | {"ordering": [filterset.sort_order]}
-    here = urlencode(query, doseq=True)
+    # The count is the chart's: events per year add up to every event, and the page counts
+    # them anyway (an exact COUNT of a million rows costs as much again).
+    years = stats.grouped(filterset.qs, "year")
     timelinejs_url = f"{reverse('api:event-list')}?{ordered}&format=timelinejs"
     context = {
         "form": form,
         "query": query,
-        "page": page,
-        "groups": _grouped(page.object_list, filterset.sort_order),
-        "chart": _chart(filterset, query),
+        "count": sum(row["count"] for row in years),
+        "chart": _chart(filterset.qs, years, query),
         "places": _places(filterset, query),
         "csv_url": f"{reverse('api:event-list')}?{ordered}&format=csv",
         "timelinejs_url": timelinejs_url,
@@ -174,10 +183,77 @@ def timeline_page(request):
         "api_url": f"{reverse('api:event-list')}?{ordered}",
         "feed_url": f"{reverse('timeline:events-feed')}{'?' if encoded else ''}{encoded}",
         "feed_title": "New censorship events" + (" like these" if encoded else ""),
-        "page_query": here,
         "sort_order": filterset.sort_order,
+        "years": _year_links(years, filterset.sort_order, query, listing["groups"]),
+        **listing,
     }
     return render(request, "timeline/timeline.html", context)
+
+
+def _listing(request, events, ordering):
+    """Return one keyset page of events in this order, headed by year, with the links to
+    the pages before and after it that keep the rest of the query; or the error of a cursor
+    the site never gave out."""
+    raw = request.GET.get("cursor")
+    try:
+        cursor = pagination.decode_cursor(raw, ordering) if raw else None
+    except pagination.InvalidCursor as error:
+        return {"error": str(error)}
+    page = pagination.keyset_page(events, ordering, cursor, PAGE_SIZE)
+    field = SORT_KEYS[ordering].field
+    before, after = PAGE_LINKS[ordering]
+    links = []
+    for wanted, row, direction, label, rel in (
+        (page.has_previous, page.rows[:1], "prev", before, "prev"),
+        (page.has_next, page.rows[-1:], "next", after, "next"),
+    ):
+        if wanted and row:
+            value = pagination.sort_value(row[0], field)
+            token = pagination.encode_cursor(ordering, direction, value, row[0].pk)
+            links.append({"label": label, "rel": rel, "url": _with_cursor(request, token)})
+    return {"groups": _grouped(page.rows, ordering), "page_links": links}
+
+
+def _with_cursor(request, token):
+    params = request.GET.copy()
+    params.pop("page", None)  # the numbered pages of old links
+    if token is None:
+        params.pop("cursor", None)
+    else:
+        params["cursor"] = token
+    return f"?{params.urlencode()}" if params else request.path
+
+
+def _year_links(years, ordering, query, groups):
+    """Links that open the list at each year's first event, in the list's order: a cursor
+    just beyond the year's edge, so the page starts at its first (or last) day."""
+    if ordering not in ("date", "-date") or len(years) < 2:
+        return []
+    shown = {heading for heading, _events in groups}
+    here = urlencode(query, doseq=True)
+    home = reverse("timeline:home")
+    links = []
+    in_order = [int(row["key"]) for row in years]
+    if ordering == "-date":
+        in_order.reverse()
+    for index, year in enumerate(in_order):
+        if index == 0:  # the list's own first page
+            token = None
+        elif ordering == "-date":
+            token = pagination.encode_cursor(ordering, "next", datetime.date(year, 12, 31), LAST_ID)
+        else:
+            token = pagination.encode_cursor(ordering, "next", datetime.date(year, 1, 1), 0)
+        params = [here] if here else []
+        if token:
+            params.append(urlencode({"cursor": token}))
+        links.append(
+            {
+                "year": year,
+                "url": f"{home}?{'&'.join(params)}" if params else home,
+                "current": str(year) in shown,
+            }
+        )
+    return links
 
 
 def _listed_events():
@@ -213,10 +289,8 @@ def _grouped(events, sort_order):
     ]
 
 
-def _chart(filterset, query):
+def _chart(events, years, query):
     """Bars of events per year, or per month over a few years, with empty periods shown."""
-    events = filterset.qs
-    years = stats.grouped(events, "year")
     if not years:
         return None
     first, last = int(years[0]["key"]), int(years[-1]["key"])
@@ -357,12 +431,7 @@ def _events_alike(event):
 @cache_public_page
 def actor_page(request, slug):
     actor = get_object_or_404(Actor.objects.public().prefetch_related("aliases"), slug=slug)
-    events = (
-        _listed_events()
-        .filter(actor_roles__actor=actor)
-        .distinct()
-        .order_by(*SORT_KEYS[DEFAULT_PAGE_ORDERING].order_by())
-    )
+    events = _listed_events().with_actor_role([actor.slug])
     return _subject_page(request, actor, "actor", events)
 
 
@@ -377,17 +446,19 @@ def platform_page(request, slug):
         slug=slug,
     )
     events = _listed_events().filter(platforms=platform)
-    events = events.order_by(*SORT_KEYS[DEFAULT_PAGE_ORDERING].order_by())
     return _subject_page(request, platform, "platform", events)
 
 
 def _subject_page(request, subject, kind, events):
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = _listing(request, events, DEFAULT_PAGE_ORDERING)
+    if listing.get("error"):
+        context = {"status": 400, "message": listing["error"]}
+        return render(request, "timeline/error.html", context, status=400)
     context = {
         "subject": subject,
         "kind": kind,
-        "page": page,
-        "groups": _grouped(page.object_list, DEFAULT_PAGE_ORDERING),
+        "count": events.count(),
+        **listing,
         "filter_url": f"{reverse('timeline:home')}?{urlencode({kind: subject.slug})}",
         "feed_url": f"{reverse('timeline:events-feed')}?{urlencode({kind: subject.slug})}",
         "feed_title": f"New censorship events: {subject.name}",

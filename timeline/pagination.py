@@ -61,6 +61,111 @@ SORT_KEYS = {
 }
 
 
+class InvalidCursor(ValueError):
+    """A cursor we never gave out, or one for another ordering: its message says which."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    direction: str  # "next" or "prev"
+    value: object
+    pk: int
+
+    @property
+    def backwards(self):
+        return self.direction == "prev"
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of rows in their order, and whether rows lie beyond it either way."""
+
+    rows: list
+    has_next: bool
+    has_previous: bool
+
+
+def encode_cursor(ordering, direction, value, pk):
+    """Return the opaque cursor for rows after (direction "next") or before ("prev") a key."""
+    value = value.isoformat() if hasattr(value, "isoformat") else value
+    token = json.dumps({"o": ordering, "d": direction, "v": value, "k": pk}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw, ordering):
+    """Return the Cursor that raw names in this ordering, or raise InvalidCursor."""
+    if len(raw) > MAX_CURSOR_LENGTH or not CURSOR.fullmatch(raw):
+        raise InvalidCursor(
+            f"Not a cursor this site gave out (those are at most {MAX_CURSOR_LENGTH} "
+            "letters, digits, - and _); use the next or previous link."
+        )
+    try:
+        token = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if token["o"] != ordering:
+            raise InvalidCursor("This cursor belongs to another ordering; start again without it.")
+        return Cursor(
+            direction={"next": "next", "prev": "prev"}[token["d"]],
+            value=_sort_value(SORT_KEYS[ordering].field, token["v"]),
+            pk=_whole_number(token["k"]),
+        )
+    except InvalidCursor:
+        raise
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
+        raise InvalidCursor(
+            "Not a cursor this site gave out; use the next or previous link."
+        ) from None
+
+
+def keyset_page(queryset, ordering, cursor, size, fetch=None):
+    """Return the KeysetPage of size rows after (or, for a "prev" cursor, before) the cursor.
+
+    fetch, if given, receives the page (the ordered, sliced QuerySet) and the sort field, and
+    returns rows in the page's order with pk and sort_value (events.public Documents).
+    """
+    sort = SORT_KEYS[ordering]
+    backwards = cursor is not None and cursor.backwards
+    if cursor is not None:
+        queryset = queryset.filter(sort.after(cursor.value, cursor.pk, backwards))
+    ordered = queryset.order_by(*sort.order_by(backwards))[: size + 1]
+    rows = list(ordered) if fetch is None else fetch(ordered, sort.field)
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    return KeysetPage(
+        rows=rows,
+        has_next=more if not backwards else True,
+        has_previous=cursor is not None and (more if backwards else True),
+    )
+
+
+def sort_value(row, field):
+    """Return a row's sort key: what a Document carries, or the model instance's field."""
+    return row.sort_value if hasattr(row, "sort_value") else getattr(row, field)
+
+
+def page_size(params):
+    """Return the page_size a request asks for (QueryDict params), or the default."""
+    raw = params.get("page_size")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise exceptions.ValidationError(
+            {"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}
+        )
+    return int(raw)
+
+
+def asked_count(queryset, params):
+    """Return the number of rows when count=true is asked (it costs a count), else None."""
+    raw = params.get("count")
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise exceptions.ValidationError({"count": ["true or false."]})
+    return queryset.count() if raw == "true" else None
+
+
 class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
@@ -68,30 +173,19 @@ class KeysetPagination(BasePagination):
     query_parameters = (cursor_query_param, page_size_query_param, count_query_param)
 
     def paginate_queryset(self, queryset, request, view=None, fetch=None):
-        """Return the page's rows: model instances, or what fetch(page, sort field) reads.
-
-        fetch receives the page (the ordered, sliced QuerySet) and the sort field, and returns
-        rows in the page's order with pk and sort_value (events.public Documents).
-        """
+        """Return the page's rows: model instances, or what fetch(page, sort field) reads."""
         self.request = request
-        self.page_size = self._page_size(request)
         self.ordering = getattr(view, "get_ordering", lambda: "id")()
         self.sort = SORT_KEYS[self.ordering]
-        self.count = self._count(queryset, request)
-        cursor = self._decode_cursor(request)
-        backwards = cursor is not None and cursor["direction"] == "prev"
-        if cursor is not None:
-            queryset = queryset.filter(self.sort.after(cursor["value"], cursor["pk"], backwards))
-        ordered = queryset.order_by(*self.sort.order_by(backwards))[: self.page_size + 1]
-        rows = list(ordered) if fetch is None else fetch(ordered, self.sort.field)
-        more = len(rows) > self.page_size
-        rows = rows[: self.page_size]
-        if backwards:
-            rows.reverse()
-        self.has_next = more if not backwards else True
-        self.has_previous = cursor is not None and (more if backwards else True)
-        self.rows = rows
-        return rows
+        size = page_size(request.query_params)
+        self.count = asked_count(queryset, request.query_params)
+        raw = request.query_params.get(self.cursor_query_param)
+        try:
+            cursor = decode_cursor(raw, self.ordering) if raw else None
+        except InvalidCursor as error:
+            raise exceptions.ValidationError({"cursor": [str(error)]}) from None
+        self.page = keyset_page(queryset, self.ordering, cursor, size, fetch)
+        return self.page.rows
 
     def get_paginated_response(self, data):
         body = {"next": self.get_next_link(), "previous": self.get_previous_link()}
@@ -107,92 +201,19 @@ class KeysetPagination(BasePagination):
         return Response(body, headers=headers)
 
     def get_next_link(self):
-        if not (self.has_next and self.rows):
+        if not (self.page.has_next and self.page.rows):
             return None
-        return self._link(self.rows[-1], "next")
+        return self._link(self.page.rows[-1], "next")
 
     def get_previous_link(self):
-        if not (self.has_previous and self.rows):
+        if not (self.page.has_previous and self.page.rows):
             return None
-        return self._link(self.rows[0], "prev")
+        return self._link(self.page.rows[0], "prev")
 
     def _link(self, row, direction):
-        value = row.sort_value if hasattr(row, "sort_value") else getattr(row, self.sort.field)
-        value = value.isoformat() if hasattr(value, "isoformat") else value
-        token = json.dumps(
-            {"o": self.ordering, "d": direction, "v": value, "k": row.pk},
-            separators=(",", ":"),
-        )
-        cursor = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+        cursor = encode_cursor(self.ordering, direction, sort_value(row, self.sort.field), row.pk)
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, cursor)
-
-    def _decode_cursor(self, request):
-        raw = request.query_params.get(self.cursor_query_param)
-        if not raw:
-            return None
-        if len(raw) > MAX_CURSOR_LENGTH or not CURSOR.fullmatch(raw):
-            raise exceptions.ValidationError(
-                {
-                    "cursor": [
-                        f"Not a cursor this API gave out (those are at most {MAX_CURSOR_LENGTH} "
-                        "letters, digits, - and _); use the next or previous link."
-                    ]
-                }
-            )
-        try:
-            token = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-            if token["o"] != self.ordering:
-                raise exceptions.ValidationError(
-                    {"cursor": ["This cursor belongs to another ordering; start again without it."]}
-                )
-            return {
-                "direction": {"next": "next", "prev": "prev"}[token["d"]],
-                "value": self._parse_value(token["v"]),
-                "pk": _whole_number(token["k"]),
-            }
-        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
-            raise exceptions.ValidationError(
-                {"cursor": ["Not a cursor this API gave out; use the next or previous link."]}
-            ) from None
-
-    def _parse_value(self, value):
-        """Return the sort key a cursor holds, or raise ValueError or TypeError.
-
-        A forged value must not reach the database as something it refuses (a naive moment, one
-        before the year 1 in UTC, an integer past 64 bits, text with NUL, which PostgreSQL
-        cannot hold): a 400, not a 500.
-        """
-        if self.sort.field == "updated_at":
-            moment = datetime.datetime.fromisoformat(value)
-            if moment.utcoffset() is None:
-                raise ValueError("a moment without a time zone")
-            return moment.astimezone(datetime.UTC)  # OverflowError before the year 1
-        if self.sort.field == "date_earliest":
-            return datetime.date.fromisoformat(value)
-        if self.sort.field == "id":
-            return _whole_number(value)
-        if not isinstance(value, str) or "\x00" in value or len(value) > MAX_KEY_TEXT:
-            raise TypeError("a slug or key is short text")
-        return value
-
-    def _page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return DEFAULT_PAGE_SIZE
-        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-            raise exceptions.ValidationError(
-                {"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}
-            )
-        return int(raw)
-
-    def _count(self, queryset, request):
-        raw = request.query_params.get(self.count_query_param)
-        if raw is None:
-            return None
-        if raw not in ("true", "false"):
-            raise exceptions.ValidationError({"count": ["true or false."]})
-        return queryset.count() if raw == "true" else None
 
     def get_paginated_response_schema(self, schema):
         return {
@@ -253,6 +274,27 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "string", "enum": ["true", "false"]},
             },
         ]
+
+
+def _sort_value(field, value):
+    """Return the sort key a cursor holds, or raise ValueError or TypeError.
+
+    A forged value must not reach the database as something it refuses (a naive moment, one
+    before the year 1 in UTC, an integer past 64 bits, text with NUL, which PostgreSQL
+    cannot hold): a 400, not a 500.
+    """
+    if field == "updated_at":
+        moment = datetime.datetime.fromisoformat(value)
+        if moment.utcoffset() is None:
+            raise ValueError("a moment without a time zone")
+        return moment.astimezone(datetime.UTC)  # OverflowError before the year 1
+    if field == "date_earliest":
+        return datetime.date.fromisoformat(value)
+    if field == "id":
+        return _whole_number(value)
+    if not isinstance(value, str) or "\x00" in value or len(value) > MAX_KEY_TEXT:
+        raise TypeError("a slug or key is short text")
+    return value
 
 
 def _whole_number(value):

@@ -32,7 +32,7 @@ from events.models import (
 )
 from events.public.documents import EventDocuments
 
-from . import caching, exports, stats
+from . import caching, exports, pagination, stats
 from .filters import EventFilterSet, MomentField, StrictFilterBackend
 from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, KeysetPagination
 from .schema import PublicAutoSchema
@@ -458,20 +458,17 @@ class ChangeView(PublicReadMixin, APIView):
         after, since = _change_position(request.query_params.get("after")), self._since(request)
         if after is not None and since is not None:
             raise exceptions.ValidationError({"after": ["Give after= or since=, not both."]})
-        pages = KeysetPagination()
-        page_size = pages._page_size(request)
+        size = pagination.page_size(request.query_params)
         changes = self.get_queryset()
         if after is not None:
             changes = changes.filter(seq__gt=after)
         if since is not None:
             changes = changes.filter(at__gte=since)
-        total = pages._count(changes, request)
+        total = pagination.asked_count(changes, request.query_params)
         rows = list(
-            changes.order_by("seq").values_list("seq", "event_id", "public_id", "at")[
-                : page_size + 1
-            ]
+            changes.order_by("seq").values_list("seq", "event_id", "public_id", "at")[: size + 1]
         )
-        more, rows = len(rows) > page_size, rows[:page_size]
+        more, rows = len(rows) > size, rows[:size]
         results = self._results(request, rows, after, since)
         position = _change_token(rows[-1][0] if rows else (after or 0))
         body = {"next": None, "after": position}

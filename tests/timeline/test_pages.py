@@ -521,3 +521,121 @@ def test_each_listed_event_shows_its_first_sentence_verification_and_sources(cli
     assert re.search(r'<p class="evidence">Corroborated[^<]* · 2 sources</p>', page)
     assert '<p class="summary">No sentence end</p>' in page
     assert re.search(r'<p class="evidence">[^<]* · 0 sources</p>', page)
+
+
+def page_links(page):
+    """The list's links to the pages before and after it: {rel: (label, url)}."""
+    return {
+        rel: (label, unescape(url))
+        for rel, url, label in re.findall(r'<a rel="(prev|next)" href="([^"]+)">([^<]+)</a>', page)
+    }
+
+
+def walk(client, url, rel):
+    """Follow one kind of page link from url to its end: every page's listed ids, in order."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        page = text(response)
+        pages.append(listed_ids_in(page))
+        url = page_links(page).get(rel, (None, None))[1]
+        url = url and ("/" + url if url.startswith("?") else url)
+    return pages
+
+
+@pytest.fixture
+def a_hundred_and_twenty(db):
+    """120 published events over 2011 to 2014, a fifth of them on one day (ties on the key)."""
+    events = []
+    for n in range(120):
+        day = "2013-05-05" if n % 5 == 0 else f"{2011 + n % 4}-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        events.append(published(title=f"Event {n}", date_text=day))
+    return sorted(events, key=lambda event: (event.date_earliest, event.pk), reverse=True)
+
+
+def test_the_list_pages_by_position_with_newer_and_older_links(client, a_hundred_and_twenty):
+    newest_first = [event.public_id for event in a_hundred_and_twenty]
+
+    pages = walk(client, "/", "next")
+
+    assert [len(ids) for ids in pages] == [50, 50, 20]
+    assert [i for ids in pages for i in ids] == newest_first  # none twice, none missed
+    first = text(client.get("/"))
+    assert page_links(first)["next"][0] == "Older events"
+    assert "prev" not in page_links(first)
+    assert "120 events" in first  # the count, on every page
+    last_url = None
+    url = page_links(first)["next"][1]
+    while url:
+        last_url, url = url, page_links(text(client.get("/" + url))).get("next", (0, None))[1]
+    last = text(client.get("/" + last_url))
+    assert "120 events" in last
+    assert page_links(last)["prev"][0] == "Newer events"
+    back = walk(client, "/" + last_url, "prev")
+    assert [i for ids in reversed(back) for i in ids] == newest_first
+
+
+def test_the_pages_keep_the_filters_and_the_order(client, a_hundred_and_twenty):
+    oldest_first = sorted(
+        (e for e in a_hundred_and_twenty if e.date_earliest.year in (2012, 2013)),
+        key=lambda event: (event.date_earliest, event.pk),
+    )
+
+    pages = walk(client, "/?date_from=2012&date_to=2013&ordering=date", "next")
+
+    assert [i for ids in pages for i in ids] == [e.public_id for e in oldest_first]
+    assert len(pages) == 2
+    assert page_links(text(client.get("/?ordering=date")))["next"][0] == "Later events"
+
+
+def test_jump_to_a_year_opens_the_list_at_its_first_event_in_the_order(
+    client, a_hundred_and_twenty
+):
+    page = text(client.get("/"))
+    jumps = dict(
+        (year, unescape(url))
+        for url, year in re.findall(
+            r'<li><a href="([^"]+)"(?: aria-current="true")?>(\d{4})</a>', page
+        )
+    )
+    assert list(jumps) == ["2014", "2013", "2012", "2011"]
+    for year, url in jumps.items():
+        opened = text(client.get(url))
+        in_year = [e for e in a_hundred_and_twenty if e.date_earliest.year <= int(year)]
+        assert listed_ids_in(opened) == [e.public_id for e in in_year[:50]], year
+        assert headings(opened)[0] == year
+        assert re.search(rf'aria-current="true">{year}</a>', opened)
+    oldest_first = text(client.get("/?ordering=date"))
+    years = re.findall(r'<li><a href="[^"]+"(?: aria-current="true")?>(\d{4})</a>', oldest_first)
+    assert years == ["2011", "2012", "2013", "2014"]
+
+
+def test_a_cursor_the_site_never_gave_out_is_a_400_with_the_reason(client, a_hundred_and_twenty):
+    later = page_links(text(client.get("/")))["next"][1]
+    cursor = parse_qs(urlsplit(later).query)["cursor"][0]
+
+    for bad in ("nonsense!", "e30", "x" * 500):
+        response = client.get("/", {"cursor": bad})
+        assert response.status_code == 400
+        assert "Not a cursor this site gave out" in text(response)
+    response = client.get("/", {"cursor": cursor, "ordering": "date"})
+    assert response.status_code == 400
+    assert "another ordering" in text(response)
+    response = client.get(f"/actors/{ActorFactory().slug}/", {"cursor": "nonsense!"})
+    assert response.status_code in (400, 404)
+
+
+def test_an_actor_page_pages_through_all_its_events(client):
+    actor = ActorFactory(name="Cyberspace Administration")
+    mine = [published(date_text=f"{2000 + n % 20}-0{1 + n % 9}") for n in range(60)]
+    for event in mine:
+        EventActorFactory(event=event, actor=actor, role=Role.ORDERED)
+    EventActorFactory(event=mine[0], actor=actor, role=Role.ANNOUNCED)  # two roles, listed once
+    published(date_text="2010")
+
+    pages = walk(client, f"/actors/{actor.slug}/", "next")
+
+    newest_first = sorted(mine, key=lambda event: (event.date_earliest, event.pk), reverse=True)
+    assert [i for ids in pages for i in ids] == [e.public_id for e in newest_first]
+    assert "Events (60)" in text(client.get(f"/actors/{actor.slug}/"))
