@@ -149,12 +149,20 @@ def choices_field(choices):
 
 @dataclass(frozen=True)
 class Place:
-    """Where a filter sits on the reader's filter form (timeline.pages): label and widget."""
+    """Where a filter sits on the reader's filter form (timeline.pages): label and widget.
+
+    A text input by default; choices: a list of what published events refer to, filled by
+    the page; named: a text input where a reader types a name or an alias, which the page
+    reads back as the slug, offering the most used names as suggestions; options: a list of
+    fixed (value, label) choices, in the reader's words.
+    """
 
     label: str
     position: int
     placeholder: str = ""
-    choices: bool = False  # a list of what published events refer to, filled by the page
+    choices: bool = False
+    named: bool = False
+    options: tuple = ()
 
 
 class DeclaredFilter:
@@ -285,6 +293,15 @@ class EventFilterSet(django_filters.FilterSet):
     )
     date_match = ChoiceFilter(
         choices=DATE_MATCH_CHOICES,
+        place=Place(
+            "Dates",
+            4,
+            options=(
+                ("overlaps", "may overlap the range"),
+                ("within", "certainly within the range"),
+                ("begins", "begin in the range"),
+            ),
+        ),
         error_messages={
             "invalid_choice": "'%(value)s' is not accepted; use overlaps, within or begins."
         },
@@ -297,14 +314,14 @@ class EventFilterSet(django_filters.FilterSet):
     type = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.filter(event_type__slug__in=slugs),
         example=["account-removal"],
-        place=Place("Type", 5, choices=True),
+        place=Place("Type", 6, choices=True),
         references=(EventType, "/api/v1/event-types/"),
         help_text="Event type slug, repeatable (OR): type=account-removal.",
     )
     category = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.in_categories(slugs),
         example=["content-control"],
-        place=Place("Category", 4, choices=True),
+        place=Place("Category", 5, choices=True),
         references=(EventCategory, "/api/v1/event-types/"),
         help_text="Category slug, repeatable (OR); includes its types: category=content-control.",
     )
@@ -312,14 +329,14 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=CountryField,
         effect=lambda queryset, codes, data: _filter_countries(queryset, codes),
         example=["CN"],
-        place=Place("Country", 6, choices=True),
+        place=Place("Country", 7, choices=True),
         help_text="ISO 3166 code, or 'global' for events that span the world; repeatable (OR): "
         "country=CN&country=IR.",
     )
     actor = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.with_actor_role(slugs, data.get("role")),
         example=["tencent"],
-        place=Place("Actor", 8, choices=True),
+        place=Place("Actor", 9, placeholder="name or alias", named=True),
         references=(Actor, "/api/v1/actors/"),
         help_text="Actor slug, repeatable (OR): actor=tencent.",
     )
@@ -335,13 +352,14 @@ class EventFilterSet(django_filters.FilterSet):
     platform = ValuesFilter(
         effect=_linked(Event.platforms.through, "platform"),
         example=["wechat"],
-        place=Place("Platform", 7, choices=True),
+        place=Place("Platform", 8, placeholder="WeChat", named=True),
         references=(Platform, "/api/v1/platforms/"),
         help_text="Platform slug, repeatable (OR): platform=wechat.",
     )
     tag = ValuesFilter(
         effect=_linked(Event.tags.through, "tag"),
         example=["instant-messaging"],
+        place=Place("Tag", 10, placeholder="instant messaging", named=True),
         references=(Tag, "/api/v1/tags/"),
         help_text="Tag slug, repeatable (OR): tag=instant-messaging.",
     )
@@ -349,6 +367,7 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=choices_field(Verification.choices),
         effect=lambda queryset, values, data: queryset.filter(verification__in=values),
         example=["corroborated"],
+        place=Place("Verification", 11, options=tuple(Verification.choices)),
         help_text="Verification, repeatable (OR): verification=corroborated. Values: "
         + ", ".join(f"{code} ({label})" for code, label in Verification.choices)
         + ".",

@@ -2,6 +2,7 @@
 as the API, so a page, its CSV link and its API link always hold the same events."""
 
 import datetime
+import difflib
 from itertools import groupby
 from urllib.parse import urlencode
 
@@ -22,7 +23,15 @@ from django_countries import countries
 
 from events.choices import EventStatus
 from events.formats import PUBLIC_ID
-from events.models import Actor, Citation, Event, EventCategory, EventType, Platform
+from events.models import (
+    Actor,
+    Citation,
+    Event,
+    EventActor,
+    EventCategory,
+    EventType,
+    Platform,
+)
 
 from . import caching, citing, exports, pagination, stats, worldmap
 from .caching import cache_public_page, dated_page
@@ -75,6 +84,7 @@ def _placed_filters():
 
 
 PLACED_FILTERS = _placed_filters()
+PLACES = dict(PLACED_FILTERS)
 FILTER_FIELDS = tuple(name for name, _place in PLACED_FILTERS)
 
 
@@ -82,31 +92,47 @@ class TimelineFilterForm(forms.Form):
     """What the reader sees; EventFilterSet does the filtering and the checking.
 
     Its fields are the filters that declare a place on the page (timeline.filters.Place).
+    A named filter (actor, platform, tag) is a text input offering the most used names.
     """
 
-    def __init__(self, *args, version=None, **kwargs):
+    def __init__(self, *args, lists, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = filter_choices(version) if any(p.choices for _n, p in PLACED_FILTERS) else {}
+        self.suggestions = []
         for name, place in PLACED_FILTERS:
-            if place.choices:
+            if place.choices or place.options:
+                choices = list(lists[name] if place.choices else place.options)
+                if name not in DEFAULTS:
+                    choices.insert(0, ("", "Any"))
                 self.fields[name] = forms.ChoiceField(
-                    widget=QuickSelect,
-                    label=place.label,
-                    required=False,
-                    choices=[("", "Any"), *choices[name]],
+                    widget=QuickSelect, label=place.label, required=False, choices=choices
                 )
-            else:
-                attrs = {"placeholder": place.placeholder} if place.placeholder else {}
-                self.fields[name] = forms.CharField(
-                    label=place.label, required=False, widget=forms.TextInput(attrs=attrs)
-                )
+                continue
+            attrs = {"placeholder": place.placeholder} if place.placeholder else {}
+            if place.named:
+                attrs |= {"list": f"{name}-names", "autocomplete": "off"}
+                self.suggestions.append((f"{name}-names", lists["popular"][name]))
+            self.fields[name] = forms.CharField(
+                label=place.label, required=False, widget=forms.TextInput(attrs=attrs)
+            )
         self.fields["ordering"] = forms.ChoiceField(
             label="Sort", required=False, choices=PAGE_ORDERINGS
         )
 
 
+# Filters whose absence means a value of their own: no "Any" in their list, and no chip.
+DEFAULTS = {"date_match": "overlaps", "ordering": DEFAULT_PAGE_ORDERING}
+NAMED = {
+    name: EventFilterSet.base_filters[name].references[0]
+    for name, place in PLACED_FILTERS
+    if place.named
+}
+SUGGESTED_NAMES = 30
+CLOSEST_NAMES = 3
+
+
 def filter_choices(version):
-    """Return the choices of the reader's filters: what published events refer to.
+    """Return the choices of the reader's filters: what published events refer to, and for
+    each named filter the names and aliases a reader may type, and the most used names.
 
     Kept in the cache under the data version: every filtered page shows the same lists, and
     with a million events they cost a second to build.
@@ -126,7 +152,7 @@ def _filter_choices():
         .values_list("country", flat=True)
         .distinct()
     )
-    return {
+    lists = {
         "category": list(EventCategory.objects.public().values_list("slug", "name")),
         "type": [
             (slug, f"{category}: {name}")
@@ -138,27 +164,196 @@ def _filter_choices():
             *sorted(((code, countries.name(code)) for code in codes), key=lambda c: c[1]),
             ("global", "Global"),
         ],
-        "platform": list(Platform.objects.public().order_by("name").values_list("slug", "name")),
-        "actor": list(Actor.objects.public().order_by("name").values_list("slug", "name")),
+        "names": {},
+        "labels": {},
+        "popular": {},
     }
+    for name, model in NAMED.items():
+        public = dict(model.objects.public().values_list("slug", "name"))
+        names = {}  # what a reader may type, casefolded: the slugs it names
+        if hasattr(model, "aliases"):
+            aliases = model.aliases.rel.related_model.objects.filter(
+                **{f"{model._meta.model_name}__slug__in": public}
+            ).values_list(f"{model._meta.model_name}__slug", "name")
+            for slug, alias in aliases:
+                names.setdefault(alias.casefold(), set()).add(slug)
+        for slug, shown in public.items():
+            names.setdefault(shown.casefold(), set()).add(slug)
+            names.setdefault(slug.casefold(), set()).add(slug)
+        lists["names"][name] = names
+        lists["labels"][name] = public
+        lists["popular"][name] = _most_used(name, model, public)
+    return lists
+
+
+def _most_used(name, model, public):
+    """Return the names of the references most events use (drafts too: a suggestion only)."""
+    through = {"actor": EventActor, "platform": Event.platforms.through, "tag": Event.tags.through}
+    column = f"{model._meta.model_name}_id"
+    counted = (
+        through[name]
+        .objects.values(column)
+        .annotate(n=Count("id"))
+        .order_by("-n", column)
+        .values_list(column, flat=True)
+    )
+    ids = list(counted[: SUGGESTED_NAMES * 2])
+    slugs = dict(model.objects.filter(pk__in=ids).values_list("pk", "slug"))
+    shown = [public[slugs[pk]] for pk in ids if slugs.get(pk) in public]
+    return sorted(set(shown[:SUGGESTED_NAMES]), key=str.casefold)
+
+
+def read_names(params, lists):
+    """Return the request's parameters with each named filter's names read as slugs, and
+    the errors of names that match nothing, with the closest names as links.
+
+    A reader types "WeChat", "微信" or "wechat"; the API, the downloads and the page's own
+    links carry the slug. Commas separate several names (any of them matches).
+    """
+    params = params.copy()
+    errors, closest = {}, []
+    for name in NAMED:
+        typed = [value for value in params.getlist(name) if value.strip()]
+        if not typed:
+            continue
+        known = lists["names"][name]
+        slugs, unknown = [], []
+        for value in typed:
+            whole = known.get(value.strip().casefold())
+            pieces = (
+                [whole] if whole else [known.get(p.strip().casefold()) for p in value.split(",")]
+            )
+            if all(pieces):
+                slugs += [slug for piece in pieces for slug in sorted(piece)]
+            else:
+                unknown.append(value.strip())
+        if unknown:
+            label = PLACES[name].label.lower()
+            errors[name] = [
+                f"No published event names a {label} called \u201c{value[:60]}\u201d."
+                for value in unknown
+            ]
+            for value in unknown:
+                for match in difflib.get_close_matches(
+                    value.casefold(), known, n=CLOSEST_NAMES, cutoff=0.5
+                ):
+                    for slug in sorted(known[match]):
+                        narrowed = params.copy()
+                        narrowed.setlist(name, [slug])
+                        narrowed.pop("cursor", None)
+                        closest.append(
+                            {
+                                "label": lists["labels"][name][slug],
+                                "kind": label,
+                                "url": f"?{narrowed.urlencode()}",
+                            }
+                        )
+        params.setlist(name, list(dict.fromkeys(slugs)))
+    return params, errors, _unique(closest)
+
+
+def _unique(links):
+    seen, kept = set(), []
+    for link in links:
+        if link["url"] not in seen:
+            seen.add(link["url"])
+            kept.append(link)
+    return kept
+
+
+def _active(query, lists):
+    """Return the chips of the active filters (each a link that removes it), and the list's
+    heading in words: "Events on WeChat in China in 2014"."""
+    home = reverse("timeline:home")
+    chips = []
+    for name, values in query.items():
+        if name not in PLACES or DEFAULTS.get(name) in values:
+            continue
+        for value in values:
+            rest = {
+                key: [v for v in vals if key != name or v != value] for key, vals in query.items()
+            }
+            rest = {key: vals for key, vals in rest.items() if vals}
+            chips.append(
+                {
+                    "label": PLACES[name].label,
+                    "value": _shown(name, value, lists),
+                    "url": f"{home}?{urlencode(rest, doseq=True)}" if rest else home,
+                }
+            )
+    return chips, _heading(query, lists)
+
+
+def _shown(name, value, lists):
+    if name in NAMED:
+        return lists["labels"][name].get(value, value)
+    if name in ("type", "category", "country"):
+        return dict(lists[name]).get(value, value)
+    options = dict(PLACES[name].options)
+    return options.get(value, value)
+
+
+def _heading(query, lists):
+    def names(name, joiner=" or "):
+        return joiner.join(_shown(name, value, lists) for value in query.get(name, []))
+
+    parts = ["Events"]
+    if query.get("verification"):
+        parts = [f"Events {names('verification').lower()}"]
+    if query.get("q"):
+        parts.append(f"matching \u201c{query['q'][0]}\u201d")
+    if query.get("type"):
+        parts.append(f"of type {names('type')}")
+    elif query.get("category"):
+        parts.append(f"in the category {names('category')}")
+    if query.get("platform"):
+        parts.append(f"on {names('platform')}")
+    if query.get("actor"):
+        parts.append(f"involving {names('actor')}")
+    if query.get("tag"):
+        parts.append(f"tagged {names('tag')}")
+    if query.get("country"):
+        where = names("country")
+        parts.append("worldwide" if where == "Global" else f"in {where}")
+    start, end = (query.get(key, [None])[0] for key in ("date_from", "date_to"))
+    match = query.get("date_match", ["overlaps"])[0]
+    within = {"overlaps": "", "within": "certainly ", "begins": "beginning "}.get(match, "")
+    if start and start == end:
+        parts.append(f"{within}in {start}")
+    elif start and end:
+        parts.append(f"{within}from {start} to {end}")
+    elif start:
+        parts.append(f"{within}since {start}")
+    elif end:
+        parts.append(f"{within}until {end}")
+    return " ".join(parts)
 
 
 @gzip_page  # the map's outlines are most of the page, and compress to a quarter
 @cache_public_page
 def timeline_page(request):
-    query = {name: request.GET.getlist(name) for name in FILTER_FIELDS if request.GET.get(name)}
-    ordering = request.GET.get("ordering") or DEFAULT_PAGE_ORDERING
-    data = request.GET.copy()
-    data["ordering"] = ordering
-    filterset = EventFilterSet(data=data, queryset=_listed_events())
+    lists = filter_choices(caching.data_version(request))
+    params, name_errors, closest = read_names(request.GET, lists)
+    query = {name: params.getlist(name) for name in FILTER_FIELDS if params.get(name)}
+    ordering = params.get("ordering") or DEFAULT_PAGE_ORDERING
+    params["ordering"] = ordering
+    filterset = EventFilterSet(data=params, queryset=_listed_events())
     form = TimelineFilterForm(
         initial={name: values[0] for name, values in query.items()} | {"ordering": ordering},
-        version=caching.data_version(request),
+        lists=lists,
     )
-    listing = filterset.is_valid() and _listing(request, filterset.qs, filterset.sort_order)
+    for name in NAMED:  # the form shows names, not slugs
+        if query.get(name):
+            form.initial[name] = ", ".join(_shown(name, slug, lists) for slug in query[name])
+        elif request.GET.get(name):
+            form.initial[name] = request.GET.get(name)
+    listing = not name_errors and filterset.is_valid()
+    listing = listing and _listing(request, filterset.qs, filterset.sort_order)
     if not listing or listing.get("error"):
-        errors = filterset.errors if not listing else {"cursor": [listing["error"]]}
-        context = {"form": form, "errors": errors, "query": query}
+        errors = name_errors or (
+            filterset.errors if not listing else {"cursor": [listing["error"]]}
+        )
+        context = {"form": form, "errors": errors, "closest": closest, "query": query}
         return render(request, "timeline/timeline.html", context, status=400)
     encoded = urlencode(query, doseq=True)
     # Downloads and the API keep the order chosen here (the API's own default is the oldest
@@ -171,9 +366,12 @@ def timeline_page(request):
     # them anyway (an exact COUNT of a million rows costs as much again).
     years = stats.grouped(filterset.qs, "year")
     timelinejs_url = f"{reverse('api:event-list')}?{ordered}&format=timelinejs"
+    chips, heading = _active(query, lists)
     context = {
         "form": form,
         "query": query,
+        "chips": chips,
+        "heading": heading,
         "count": sum(row["count"] for row in years),
         "chart": _chart(filterset.qs, years, query),
         "places": _places(filterset, query),
@@ -347,6 +545,7 @@ def _bars(periods, counts, unit, query):
                 "height": height,
                 "y": round(CHART_HEIGHT - height, 1),
                 "show_label": index % every == 0,
+                "alternate": (index // every) % 2 == 1,  # folded away on a narrow screen
                 "middle": round(index * step + step / 2, 1),
                 # The bar's events: those whose earliest possible day falls in its period.
                 "url": "?"

@@ -21,6 +21,7 @@ from tests.factories import (
     EventFactory,
     PlatformFactory,
     SourceFactory,
+    TagFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -639,3 +640,120 @@ def test_an_actor_page_pages_through_all_its_events(client):
     newest_first = sorted(mine, key=lambda event: (event.date_earliest, event.pk), reverse=True)
     assert [i for ids in pages for i in ids] == [e.public_id for e in newest_first]
     assert "Events (60)" in text(client.get(f"/actors/{actor.slug}/"))
+
+
+@pytest.fixture
+def on_platforms(db):
+    wechat = PlatformFactory(name="WeChat", slug="wechat")
+    wechat.aliases.create(name="微信", language="zh-hans")
+    weibo = PlatformFactory(name="Sina Weibo", slug="weibo")
+    tencent = ActorFactory(name="Tencent", slug="tencent")
+    events = {}
+    for key, platform, date in (
+        ("wechat-2014", wechat, "2014-03"),
+        ("wechat-2013", wechat, "2013-06"),
+        ("weibo-2014", weibo, "2014-05"),
+    ):
+        events[key] = published(title=key, date_text=date)
+        events[key].platforms.add(platform)
+    EventActorFactory(event=events["weibo-2014"], actor=tencent, role=Role.TARGETED)
+    tagged = TagFactory(name="instant messaging", slug="instant-messaging")
+    events["wechat-2014"].tags.add(tagged)
+    return events
+
+
+@pytest.mark.parametrize("typed", ["WeChat", "wechat", "WECHAT", "微信", " WeChat "])
+def test_a_reader_types_a_platform_by_name_slug_or_alias(client, on_platforms, typed):
+    response = client.get("/", {"platform": typed, "date_from": "2014", "date_to": "2014"})
+
+    assert response.status_code == 200
+    page = text(response)
+    assert listed_ids(response) == [on_platforms["wechat-2014"].public_id]
+    assert "<h1>Events on WeChat in 2014</h1>" in page
+    assert "<title>Events on WeChat in 2014: Censorship Timeline</title>" in page
+    assert 'value="WeChat"' in page  # the form shows the name
+    assert "format=csv&amp;platform=wechat" in page or "platform=wechat&amp;" in page
+
+
+def test_actor_and_tag_are_typed_by_name_and_several_names_mean_any(client, on_platforms):
+    by_actor = client.get("/", {"actor": "tencent"})
+    by_tag = client.get("/", {"tag": "Instant messaging"})
+    either = client.get("/", {"platform": "WeChat, Sina Weibo"})
+
+    assert listed_ids(by_actor) == [on_platforms["weibo-2014"].public_id]
+    assert "<h1>Events involving Tencent</h1>" in text(by_actor)
+    assert listed_ids(by_tag) == [on_platforms["wechat-2014"].public_id]
+    assert "<h1>Events tagged instant messaging</h1>" in text(by_tag)
+    assert len(listed_ids(either)) == 3
+    assert "<h1>Events on WeChat or Sina Weibo</h1>" in text(either)
+
+
+def test_a_name_that_matches_nothing_says_so_with_the_closest_names(client, on_platforms):
+    response = client.get("/", {"platform": "Wechta", "date_from": "2014"})
+
+    assert response.status_code == 400
+    page = text(response)
+    assert "No published event names a platform called \u201cWechta\u201d." in page
+    closest = re.findall(r'<a href="(\?[^"]+)">([^<]+)</a> <span class="role">', page)
+    assert [name for _url, name in closest] == ["WeChat"]
+    followed = client.get("/" + unescape(closest[0][0]))
+    assert followed.status_code == 200
+    assert listed_ids(followed) == [on_platforms["wechat-2014"].public_id]
+
+
+def test_a_hostile_name_is_refused_and_never_echoed_as_markup(client, on_platforms):
+    response = client.get("/", {"actor": "<script>alert(1)</script>"})
+
+    assert response.status_code == 400
+    assert "<script>alert(1)" not in text(response)
+    assert "&lt;script&gt;alert(1)" in text(response)
+
+
+def test_each_active_filter_is_a_chip_that_removes_it(client, on_platforms):
+    page = text(
+        client.get(
+            "/",
+            {
+                "platform": "wechat",
+                "date_from": "2014",
+                "verification": "corroborated",
+                "date_match": "within",
+                "ordering": "date",
+            },
+        )
+    )
+
+    chips = re.findall(r'<a href="([^"]+)" aria-label="Remove the filter ([^"]+)">', page)
+    assert [label for _url, label in chips] == [
+        "From: 2014",
+        "Dates: certainly within the range",
+        "Platform: WeChat",
+        "Verification: Corroborated by independent sources",
+    ]
+    removed = dict((label, parse_qs(urlsplit(unescape(url)).query)) for url, label in chips)
+    assert removed["Platform: WeChat"] == {
+        "date_from": ["2014"],
+        "date_match": ["within"],
+        "verification": ["corroborated"],
+        "ordering": ["date"],
+    }
+    assert (
+        "<h1>Events corroborated by independent sources on WeChat certainly since 2014</h1>" in page
+    )
+
+
+def test_the_form_offers_names_not_thousands_of_options(client, on_platforms):
+    for n in range(40):
+        event = published(date_text="2012")
+        EventActorFactory(event=event, actor=ActorFactory(name=f"Bureau {n:02d}"))
+    page = text(client.get("/"))
+
+    assert '<input type="text" name="actor"' in page
+    assert '<select name="actor"' not in page
+    names = re.search(r'<datalist id="platform-names">(.*?)</datalist>', page)[1]
+    assert re.findall(r'<option value="([^"]+)">', names) == ["Sina Weibo", "WeChat"]
+    actors = re.search(r'<datalist id="actor-names">(.*?)</datalist>', page)[1]
+    assert len(re.findall("<option", actors)) == 30  # the most used, not every actor
+    for name in ("date_match", "verification", "tag", "ordering"):
+        assert f'name="{name}"' in page
+    assert '<details class="filter-panel">' in page
