@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-SECTIONS = ("export", "list", "search", "stats", "throughput", "admin", "cached", "sqlite")
+SECTIONS = ("export", "list", "pages", "search", "stats", "throughput", "admin", "cached", "sqlite")
 
 
 def env_int(name, default):

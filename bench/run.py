@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 
-from bench import measure, profiling, report
+from bench import measure, pages, profiling, report
 from bench.client import repeat
 from bench.databases import Database, manage
 from bench.options import parse
 from bench.server import ROOT, Server, production_env
 
-PG_SECTIONS = ("export", "list", "search", "stats", "throughput", "admin")
+PG_SECTIONS = ("export", "list", "pages", "search", "stats", "throughput", "admin")
 # Measured by a second server with the public response cache on (bench/settings.py).
 CACHED_SECTIONS = ("cached",)
 
@@ -178,6 +178,7 @@ def run_sqlite(options, results, log):
 SECTIONS = {
     "export": measure.export_figures,
     "list": measure.list_figures,
+    "pages": pages.pages_figures,
     "search": measure.search_figures,
     "stats": measure.stats_figures,
     "throughput": measure.throughput_figures,

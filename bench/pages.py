@@ -1,0 +1,97 @@
+"""The readers' timeline page at scale: every page, at any depth and with any filter, under
+150 ms of server time (issue 14).
+
+The pages are found as a reader finds them, by following the page's own links over HTTP:
+the jump-to-year links (the newest, the middle and the oldest year), "Older events" from
+there (a page deep in the list), the most used names the filter form suggests, and a word
+search in English and in Chinese. Each is timed on the bench's gunicorn with the response
+cache off (bench.settings): what answering costs, chart, map and counts included. The
+filter form's lists are cached under the data version, as in production; the first request
+of a new version pays for them, and is not among the timed ones (warm-up).
+"""
+
+import html
+import re
+import urllib.parse
+
+from bench.figures import Figure, at_most, p50_p95
+from bench.measure import latency
+
+TARGET_MS = 150
+YEAR_LINK = re.compile(r'<li><a href="([^"]+)"(?: aria-current="true")?>(\d{4})</a></li>')
+OLDER = re.compile(r'<a rel="next" href="([^"]+)">')
+SUGGESTED = re.compile(r'<datalist id="(\w+)-names">(.*?)</datalist>', re.S)
+OPTION = re.compile(r'<option value="([^"]+)">')
+COUNT = re.compile(r'id="result-count">([\d,]+) event')
+
+
+def pages_figures(ctx):
+    client = ctx.client()
+    figures = []
+    for name, path in _reader_paths(client):
+        measured = latency(ctx, {"path": path})
+        _status, _headers, body = client.get(path)
+        found = COUNT.search(body.decode())
+        events = int(found[1].replace(",", "")) if found else None
+        ctx.log(f"    page {name}: HTTP {p50_p95(measured['http'])} ({events:,} events)")
+        figures.append(
+            Figure(
+                key=f"{ctx.prefix}.pages.{_key(name)}",
+                label=f"Timeline page, {name} ({events:,} events): p50 / p95",
+                ours=p50_p95(measured["http"]),
+                target=f"p50 < {TARGET_MS} ms",
+                met=at_most(measured["http"]["p50_ms"], TARGET_MS) and not measured["errors"],
+                data=measured | {"events": events},
+            )
+        )
+    client.close()
+    return figures
+
+
+def _reader_paths(client):
+    """Return (name, path) of the pages a reader reaches from the timeline's first page."""
+    first = _page(client, "/")
+    years = [(year, html.unescape(url)) for url, year in YEAR_LINK.findall(first)]
+    suggested = {kind: OPTION.findall(options) for kind, options in SUGGESTED.findall(first)}
+    paths = [("first page", "/")]
+    if years:
+        middle_year, middle = years[len(years) // 2]
+        oldest_year, oldest = years[-1]
+        paths.append((f"jump to {middle_year}", middle))
+        older = OLDER.search(_page(client, middle))
+        if older:
+            paths.append((f"past {middle_year}, one page older", html.unescape(older[1])))
+        paths.append((f"jump to {oldest_year} (the last pages)", oldest))
+    middle_year = years[len(years) // 2][0] if years else "2014"
+    for kind in ("platform", "actor", "tag"):
+        if suggested.get(kind):
+            name = html.unescape(suggested[kind][0])
+            query = {kind: name}
+            if kind == "platform":
+                query |= {"date_from": middle_year, "date_to": middle_year}
+            paths.append(
+                (
+                    f"{kind} {name}" + (f" in {middle_year}" if kind == "platform" else ""),
+                    "/?" + urllib.parse.urlencode(query),
+                )
+            )
+    paths.append(("country CN, oldest first", "/?country=CN&ordering=date"))
+    for words in ("prosecutor", "微信"):
+        paths.append((f"q={words}", "/?" + urllib.parse.urlencode({"q": words})))
+    filtered = paths[-1][1]
+    older = OLDER.search(_page(client, filtered))
+    if older:
+        paths.append(("q=微信, one page older", html.unescape(older[1])))
+    paths.append(("the same in Chinese, first page", "/zh-hans/"))
+    return paths
+
+
+def _page(client, path):
+    status, _headers, body = client.get(path)
+    if status != 200:
+        raise SystemExit(f"{path} answered {status}: {body[:300]!r}")
+    return body.decode()
+
+
+def _key(name):
+    return re.sub(r"[\W_]+", "-", name.lower()).strip("-")

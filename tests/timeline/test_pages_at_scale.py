@@ -1,0 +1,79 @@
+"""The timeline page over 20,000 generated events: what a reader of a large timeline sees."""
+
+import io
+import re
+from html import unescape
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Q
+
+from events.models import Event
+from events.services.synthetic import events_generate
+
+pytestmark = pytest.mark.django_db
+
+EVENTS = 20_000
+
+
+@pytest.fixture
+def large_timeline(db):
+    call_command("load_seed", stdout=io.StringIO())  # the taxonomy the generator draws on
+    events_generate(count=EVENTS, seed=3, actors=400, platforms=60, sources=4000)
+    return Event.objects.published()
+
+
+def page_of(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    page = response.content.decode()
+    ids = re.findall(r'<p class="id">([A-Z]{2}-\d{4}-\d{4,})</p>', page)
+    headings = re.findall(r'<h3 id="m\d+">([^<]+)</h3>', page)
+    count = int(re.search(r'id="result-count">(\d+) event', page)[1])
+    older = re.search(r'<a rel="next" href="([^"]+)">', page)
+    return page, ids, headings, count, older and unescape(older[1])
+
+
+def chart_counts(page):
+    counts = {}
+    for year, count in re.findall(r"<title>(?:\S+ )?(\d{4})\S*: (\d+)</title>", page):
+        counts[year] = counts.get(year, 0) + int(count)
+    return {year: count for year, count in counts.items() if count}
+
+
+def test_a_large_timeline_reads_in_order_and_chart_list_and_count_agree(client, large_timeline):
+    """The first page, then every page of one country's events from 2005 to 2012: all of
+    them, once, in order, under headings that never repeat nor go back."""
+    page, ids, headings, count, _older = page_of(client, "/")
+
+    newest = large_timeline.order_by("-date_earliest", "-id")[:50]
+    assert ids == [event.public_id for event in newest]
+    assert len(headings) == len(set(headings))
+    assert headings == sorted(headings, reverse=True)
+    assert count == large_timeline.count()
+    assert sum(chart_counts(page).values()) == count
+
+    url = "/?country=RU&date_from=2005&date_to=2012"
+    first, ids, headings, count, older = page_of(client, url)
+    listed, years_seen = list(ids), list(headings)
+    while older:
+        _page, ids, headings, page_count, older = page_of(client, "/" + older.lstrip("/"))
+        assert page_count == count  # the count, on every page
+        assert len(headings) == len(set(headings))
+        listed += ids
+        years_seen += headings
+
+    # May overlap 2005 to 2012: began by its end, and ended (if it has) after its start.
+    wanted = list(
+        large_timeline.filter(country="RU", date_earliest__lte="2012-12-31")
+        .filter(Q(date_latest__gte="2005-01-01") | Q(date_latest__isnull=True))
+        .order_by("-date_earliest", "-id")
+        .values_list("public_id", "date_earliest")
+    )
+    assert listed == [public_id for public_id, _day in wanted]
+    assert count == len(wanted) > 100
+    assert years_seen == sorted(years_seen, reverse=True)  # never back to a later year
+    per_year = {}
+    for _public_id, day in wanted:
+        per_year[str(day.year)] = per_year.get(str(day.year), 0) + 1
+    assert chart_counts(first) == per_year
