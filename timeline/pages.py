@@ -15,9 +15,11 @@ from django.forms.utils import flatatt
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.gzip import gzip_page
 from django_countries import countries
 
@@ -43,15 +45,15 @@ PAGE_SIZE = 50
 # page before and after say. The timeline opens on the newest: events are placed, headed and
 # charted by their earliest possible day, one key.
 PAGE_ORDERINGS = [
-    ("-date", "Newest first"),
-    ("date", "Oldest first"),
-    ("-updated", "Recently updated"),
+    ("-date", _("Newest first")),
+    ("date", _("Oldest first")),
+    ("-updated", _("Recently updated")),
 ]
 PAGE_LINKS = {
-    "-date": ("Newer events", "Older events"),
-    "date": ("Earlier events", "Later events"),
-    "-updated": ("Updated more recently", "Updated longer ago"),
-    "updated": ("Updated longer ago", "Updated more recently"),
+    "-date": (_("Newer events"), _("Older events")),
+    "date": (_("Earlier events"), _("Later events")),
+    "-updated": (_("Updated more recently"), _("Updated longer ago")),
+    "updated": (_("Updated longer ago"), _("Updated more recently")),
 }
 LAST_ID = 2**63 - 1
 DEFAULT_PAGE_ORDERING = "-date"
@@ -102,7 +104,7 @@ class TimelineFilterForm(forms.Form):
             if place.choices or place.options:
                 choices = list(lists[name] if place.choices else place.options)
                 if name not in DEFAULTS:
-                    choices.insert(0, ("", "Any"))
+                    choices.insert(0, ("", gettext("Any")))
                 self.fields[name] = forms.ChoiceField(
                     widget=QuickSelect, label=place.label, required=False, choices=choices
                 )
@@ -115,7 +117,7 @@ class TimelineFilterForm(forms.Form):
                 label=place.label, required=False, widget=forms.TextInput(attrs=attrs)
             )
         self.fields["ordering"] = forms.ChoiceField(
-            label="Sort", required=False, choices=PAGE_ORDERINGS
+            label=_("Sort"), required=False, choices=PAGE_ORDERINGS
         )
 
 
@@ -127,6 +129,7 @@ NAMED = {
     if place.named
 }
 SUGGESTED_NAMES = 30
+FILTER_CHOICES_SECONDS = 3600
 CLOSEST_NAMES = 3
 
 
@@ -134,13 +137,11 @@ def filter_choices(version):
     """Return the choices of the reader's filters: what published events refer to, and for
     each named filter the names and aliases a reader may type, and the most used names.
 
-    Kept in the cache under the data version: every filtered page shows the same lists, and
-    with a million events they cost a second to build.
+    Kept in the cache under the data version, so never stale, even where the response cache
+    is off: every page shows the same lists, and with a million events they cost a second.
     """
     return cache.get_or_set(
-        f"timeline:filter-choices:{version}",
-        _filter_choices,
-        caching.seconds(),
+        f"timeline:filter-choices:{version}", _filter_choices, FILTER_CHOICES_SECONDS
     )
 
 
@@ -162,7 +163,7 @@ def _filter_choices():
         ],
         "country": [
             *sorted(((code, countries.name(code)) for code in codes), key=lambda c: c[1]),
-            ("global", "Global"),
+            ("global", gettext("Global")),
         ],
         "names": {},
         "labels": {},
@@ -228,9 +229,10 @@ def read_names(params, lists):
             else:
                 unknown.append(value.strip())
         if unknown:
-            label = PLACES[name].label.lower()
+            label = str(PLACES[name].label).lower()
             errors[name] = [
-                f"No published event names a {label} called \u201c{value[:60]}\u201d."
+                gettext("No published event names a %(kind)s called \u201c%(name)s\u201d.")
+                % {"kind": label, "name": value[:60]}
                 for value in unknown
             ]
             for value in unknown:
@@ -293,40 +295,66 @@ def _shown(name, value, lists):
     return options.get(value, value)
 
 
-def _heading(query, lists):
-    def names(name, joiner=" or "):
-        return joiner.join(_shown(name, value, lists) for value in query.get(name, []))
+# The conditions a heading or a link names, in words: "on WeChat", "in 2014".
+CONDITIONS = {
+    "q": _("matching \u201c%(names)s\u201d"),
+    "type": _("of type %(names)s"),
+    "category": _("in the category %(names)s"),
+    "platform": _("on %(names)s"),
+    "actor": _("involving %(names)s"),
+    "tag": _("tagged %(names)s"),
+    "country": _("in %(names)s"),
+    "verification": _("(%(names)s)"),
+}
+DATE_CONDITIONS = {
+    ("overlaps", "in"): _("in %(start)s"),
+    ("overlaps", "range"): _("from %(start)s to %(end)s"),
+    ("overlaps", "since"): _("since %(start)s"),
+    ("overlaps", "until"): _("until %(end)s"),
+    ("within", "in"): _("certainly in %(start)s"),
+    ("within", "range"): _("certainly between %(start)s and %(end)s"),
+    ("within", "since"): _("certainly since %(start)s"),
+    ("within", "until"): _("certainly until %(end)s"),
+    ("begins", "in"): _("beginning in %(start)s"),
+    ("begins", "range"): _("beginning between %(start)s and %(end)s"),
+    ("begins", "since"): _("beginning since %(start)s"),
+    ("begins", "until"): _("beginning by %(end)s"),
+}
 
-    parts = ["Events"]
-    if query.get("verification"):
-        parts = [f"Events {names('verification').lower()}"]
-    if query.get("q"):
-        parts.append(f"matching \u201c{query['q'][0]}\u201d")
-    if query.get("type"):
-        parts.append(f"of type {names('type')}")
-    elif query.get("category"):
-        parts.append(f"in the category {names('category')}")
-    if query.get("platform"):
-        parts.append(f"on {names('platform')}")
-    if query.get("actor"):
-        parts.append(f"involving {names('actor')}")
-    if query.get("tag"):
-        parts.append(f"tagged {names('tag')}")
-    if query.get("country"):
-        where = names("country")
-        parts.append("worldwide" if where == "Global" else f"in {where}")
+
+def condition(name, names):
+    """Return one condition in words: "on WeChat or Weibo", "worldwide"."""
+    if name == "country" and names == ["global"]:
+        return gettext("worldwide")
+    joined = pgettext("between names, any of which matches", " or ").join(names)
+    return CONDITIONS[name] % {"names": joined}
+
+
+def described(conditions):
+    """Return events described by some conditions: "Events on WeChat in 2014"."""
+    joiner = pgettext("between the conditions of a heading", " ")
+    return gettext("Events %(conditions)s") % {"conditions": joiner.join(conditions)}
+
+
+def _heading(query, lists):
+    parts = []
+    for name in ("q", "type", "category", "platform", "actor", "tag", "country"):
+        if query.get(name) and not (name == "category" and query.get("type")):
+            values = query[name]
+            if name == "country" and values == ["global"]:
+                names = values  # worldwide
+            else:
+                names = [value if name == "q" else _shown(name, value, lists) for value in values]
+            parts.append(condition(name, names))
     start, end = (query.get(key, [None])[0] for key in ("date_from", "date_to"))
     match = query.get("date_match", ["overlaps"])[0]
-    within = {"overlaps": "", "within": "certainly ", "begins": "beginning "}.get(match, "")
-    if start and start == end:
-        parts.append(f"{within}in {start}")
-    elif start and end:
-        parts.append(f"{within}from {start} to {end}")
-    elif start:
-        parts.append(f"{within}since {start}")
-    elif end:
-        parts.append(f"{within}until {end}")
-    return " ".join(parts)
+    span = ("in" if start == end else "range") if start and end else "since" if start else "until"
+    if start or end:
+        parts.append(DATE_CONDITIONS[match, span] % {"start": start, "end": end})
+    if query.get("verification"):
+        names = [str(_shown("verification", v, lists)).lower() for v in query["verification"]]
+        parts.append(condition("verification", names))
+    return described(parts)
 
 
 @gzip_page  # the map's outlines are most of the page, and compress to a quarter
@@ -364,7 +392,8 @@ def timeline_page(request):
         query = query | {"ordering": [filterset.sort_order]}
     # The count is the chart's: events per year add up to every event, and the page counts
     # them anyway (an exact COUNT of a million rows costs as much again).
-    years = stats.grouped(filterset.qs, "year")
+    days = stats.per_day(filterset.qs)
+    years = stats.by_period(days, with_month=False)
     timelinejs_url = f"{reverse('api:event-list')}?{ordered}&format=timelinejs"
     chips, heading = _active(query, lists)
     context = {
@@ -373,14 +402,16 @@ def timeline_page(request):
         "chips": chips,
         "heading": heading,
         "count": sum(row["count"] for row in years),
-        "chart": _chart(filterset.qs, years, query),
+        "chart": _chart(days, years, query),
         "places": _places(filterset, query),
         "csv_url": f"{reverse('api:event-list')}?{ordered}&format=csv",
         "timelinejs_url": timelinejs_url,
         "timelinejs_embed": exports.timelinejs_embed(settings.SITE_URL + timelinejs_url),
         "api_url": f"{reverse('api:event-list')}?{ordered}",
         "feed_url": f"{reverse('timeline:events-feed')}{'?' if encoded else ''}{encoded}",
-        "feed_title": "New censorship events" + (" like these" if encoded else ""),
+        "feed_title": gettext("New censorship events like these")
+        if encoded
+        else gettext("New censorship events"),
         "sort_order": filterset.sort_order,
         "years": _year_links(years, filterset.sort_order, query, listing["groups"]),
         **listing,
@@ -476,9 +507,9 @@ def _grouped(events, sort_order):
     them and counts the chart, so a heading never repeats; by recency, under one heading."""
     if sort_order in ("updated", "-updated"):
         title = (
-            "Most recently updated first"
+            gettext("Most recently updated first")
             if sort_order == "-updated"
-            else "Updated longest ago first"
+            else gettext("Updated longest ago first")
         )
         return [(title, list(events))] if events else []
     return [
@@ -487,15 +518,16 @@ def _grouped(events, sort_order):
     ]
 
 
-def _chart(events, years, query):
+def _chart(days, years, query):
     """Bars of events per year, or per month over a few years, with empty periods shown."""
     if not years:
         return None
     first, last = int(years[0]["key"]), int(years[-1]["key"])
     if last - first < CHART_MONTHS_UP_TO_YEARS:
-        counts = {row["key"]: row["count"] for row in stats.grouped(events, "month")}
+        short = pgettext("a month on the chart, as a date format", "M Y")
+        counts = {row["key"]: row["count"] for row in stats.by_period(days, with_month=True)}
         periods = [
-            (f"{year:04d}-{month:02d}", f"{stats.MONTHS[month][:3]} {year}")
+            (f"{year:04d}-{month:02d}", dateformat.format(datetime.date(year, month, 1), short))
             for year in range(first, last + 1)
             for month in range(1, 13)
         ]
@@ -569,7 +601,7 @@ def _bars(periods, counts, unit, query):
 @cache_public_page
 def event_page(request, public_id):
     if not PUBLIC_ID.match(public_id):  # never a public id: no need to ask the database
-        raise Http404("No event has this id.")
+        raise Http404(gettext("No event has this id."))
     queryset = Event.objects.filter(
         status__in=[EventStatus.PUBLISHED, EventStatus.RETRACTED]
     ).for_api()
@@ -606,24 +638,29 @@ def _events_alike(event):
     facets = []
     platforms = list(event.platforms.all())
     if platforms:
-        names = " or ".join(platform.name for platform in platforms)
         slugs = ",".join(platform.slug for platform in platforms)
-        facets.append(("platform", slugs, f"on {names}"))
+        facets.append(("platform", slugs, [platform.name for platform in platforms]))
     if event.is_global:
-        facets.append(("country", "global", "worldwide"))
+        facets.append(("country", "global", ["global"]))
     elif event.country:
-        facets.append(("country", event.country.code, f"in {event.country.name}"))
+        facets.append(("country", event.country.code, [event.country.name]))
     if event.event_type_id:
-        facets.append(("type", event.event_type.slug, f"of type {event.event_type.name}"))
+        facets.append(("type", event.event_type.slug, [event.event_type.name]))
     home = reverse("timeline:home")
     links = [
-        {"url": f"{home}?{urlencode({name: value})}", "label": f"Events {label}"}
-        for name, value, label in facets
+        {"url": f"{home}?{urlencode({name: value})}", "label": described([condition(name, names)])}
+        for name, value, names in facets
     ]
     if len(facets) > 1:
-        query = urlencode({name: value for name, value, _label in facets})
-        label = ", ".join(label for _name, _value, label in facets)
-        links.insert(0, {"url": f"{home}?{query}", "label": f"Events {label}"})
+        query = urlencode({name: value for name, value, _names in facets})
+        label = described(
+            [
+                pgettext("between conditions in a list", ", ").join(
+                    condition(name, names) for name, _value, names in facets
+                )
+            ]
+        )
+        links.insert(0, {"url": f"{home}?{query}", "label": label})
     return links
 
 
@@ -660,7 +697,7 @@ def _subject_page(request, subject, kind, events):
         **listing,
         "filter_url": f"{reverse('timeline:home')}?{urlencode({kind: subject.slug})}",
         "feed_url": f"{reverse('timeline:events-feed')}?{urlencode({kind: subject.slug})}",
-        "feed_title": f"New censorship events: {subject.name}",
+        "feed_title": gettext("New censorship events: %(name)s") % {"name": subject.name},
     }
     return render(request, "timeline/subject.html", context)
 

@@ -38,17 +38,27 @@ def total(events, group_by, rows):
 
 
 def _stats_by_date(events, with_month):
-    """Count by the year or month of the earliest possible day.
+    """Count by the year or month of the earliest possible day."""
+    return by_period(per_day(events), with_month)
 
-    Counted per day by the database and folded into months here: grouping on the bare column
-    reads the (status, date_earliest) index in order, where EXTRACT per row costs more.
+
+def per_day(events):
+    """Return [(day, count)] of the events' earliest possible days, in date order.
+
+    Counted per day by the database and folded into months or years by by_period: grouping
+    on the bare column reads the (status, date_earliest) index in order, where EXTRACT per
+    row costs more; and one count serves both a yearly and a monthly view.
     """
-    per_day = events.values("date_earliest").annotate(count=Count("pk")).order_by("date_earliest")
+    counted = events.values("date_earliest").annotate(count=Count("pk")).order_by("date_earliest")
+    return [(row["date_earliest"], row["count"]) for row in counted]
+
+
+def by_period(days, with_month):
+    """Fold per_day's counts into [{key, label, count}] by month or by year."""
     counts = {}
-    for row in per_day:
-        day = row["date_earliest"]
+    for day, count in days:
         key = (day.year, day.month) if with_month else (day.year,)
-        counts[key] = counts.get(key, 0) + row["count"]
+        counts[key] = counts.get(key, 0) + count
     rows = []
     for key, count in counts.items():  # in date order: the days came in order
         if with_month:
