@@ -56,7 +56,8 @@ class Context:
 
 
 def slug(text):
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """Return a key for a name or a query: lowercase letters and digits of any script, dashes."""
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")
 
 
 # 1. CSV export ------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ def pages_figures(ctx):
         measured = latency(ctx, {"path": path})
         _status, _headers, body = client.get(path)
         found = COUNT.search(body.decode())
-        events = int(found[1].replace(",", "")) if found else None
+        if not found:
+            raise SystemExit(f"{path} shows no count of events: not the timeline page")
+        events = int(found[1].replace(",", ""))
         ctx.log(f"    page {name}: HTTP {p50_p95(measured['http'])} ({events:,} events)")
         figures.append(
             Figure(
@@ -60,7 +62,7 @@ def _reader_paths(client):
         paths.append((f"jump to {middle_year}", middle))
         older = OLDER.search(_page(client, middle))
         if older:
-            paths.append((f"past {middle_year}, one page older", html.unescape(older[1])))
+            paths.append((f"past {middle_year}, one page older", _absolute(older[1])))
         paths.append((f"jump to {oldest_year} (the last pages)", oldest))
     middle_year = years[len(years) // 2][0] if years else "2014"
     for kind in ("platform", "actor", "tag"):
@@ -81,9 +83,14 @@ def _reader_paths(client):
     filtered = paths[-1][1]
     older = OLDER.search(_page(client, filtered))
     if older:
-        paths.append(("q=微信, one page older", html.unescape(older[1])))
+        paths.append(("q=微信, one page older", _absolute(older[1])))
     paths.append(("the same in Chinese, first page", "/zh-hans/"))
     return paths
+
+
+def _absolute(link):
+    """Return a link of the page (such as ?cursor=...) as a path from the root."""
+    return urllib.parse.urljoin("/", html.unescape(link))
 
 
 def _page(client, path):

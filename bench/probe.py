@@ -35,6 +35,8 @@ from timeline.filters import EventFilterSet  # noqa: E402
 
 EVENTS_PATH = "/api/v1/events/"
 STATS_PATH = "/api/v1/stats/"
+# In the Chinese originals of generated events: bigram search over folded Han (events.search).
+CHINESE_QUERY = "微信"
 COPY_STATEMENT = re.compile(r"^COPY \((.*)\) TO STDOUT WITH \((.*)\)$", re.DOTALL)
 
 
@@ -58,7 +60,8 @@ def main():
         for name, params in cases
     ]
     if spec.get("search"):
-        out["search"] = [search_case(client, query) for query in search_queries()]
+        queries = [*search_queries(), CHINESE_QUERY]
+        out["search"] = [search_case(client, query) for query in queries]
     if spec.get("stats"):
         out["stats"] = [stats_case(client, group) for group in ("month", "country")]
     if spec.get("throughput"):

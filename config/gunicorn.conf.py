@@ -4,6 +4,7 @@ Sized for 2 cores. Each thread keeps its own persistent database connection (CON
 so the primary, and each replica, sees up to WEB_CONCURRENCY x GUNICORN_THREADS connections.
 """
 
+import gc
 import os
 
 
@@ -62,3 +63,15 @@ control_socket_disable = True
 
 # forwarded_allow_ips is left to gunicorn's own FORWARDED_ALLOW_IPS variable (default
 # 127.0.0.1,::1): from those addresses X-Forwarded-Proto: https makes request.is_secure() true.
+
+
+def post_worker_init(worker):
+    """Load what pages share (the world map's outlines) once the app is up, then freeze every
+    object alive so far: the garbage collector stops walking Django, the URL resolvers and the
+    map on each full collection. Measured on the timeline page at a million events, in
+    process: 133 ms to 73 ms (bench/README.md, "pages")."""
+    from timeline import worldmap
+
+    worldmap.world_map()
+    gc.collect()
+    gc.freeze()

@@ -151,6 +151,7 @@ MIDDLEWARE = [
     *(["config.middleware.ReplicaMiddleware"] if DATABASE_REPLICAS else []),
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.languages.URLLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -198,6 +199,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.languages.alternates",
             ],
         },
     },
@@ -215,6 +217,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# The site's languages; the URL picks one (config.languages). The API is English only.
+LANGUAGES = [("en-gb", "English"), ("zh-hans", "简体中文")]
+FORMAT_MODULE_PATH = ["config.formats"]  # dates in full in English (5 March 2014)
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -1,14 +1,16 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-admin.site.site_header = "Censorship Timeline: curators"
-admin.site.site_title = "Censorship Timeline"
-admin.site.index_title = "Curation"
-
+# The API answers in English at one address; pages and the admin also in Simplified Chinese
+# under /zh-hans/ (config.languages).
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("api/v1/", include("timeline.api_urls")),
-    path("", include("timeline.urls")),
+    *i18n_patterns(
+        path("admin/", admin.site.urls),
+        path("", include("timeline.urls")),
+        prefix_default_language=False,
+    ),
 ]
 
 handler400 = "timeline.errors.bad_request"

@@ -8,6 +8,9 @@ We keep that text and derive the earliest and latest day the event can have touc
 
 The ``edtf`` package parses each single date. We split intervals ourselves: edtf 5.0 fails on
 open ends (``2009-07-07/..``) and invents a ten-year span for an unknown one (``2014-05/``).
+
+describe() says a date in words in the active language ("c. April 2014", 约2014年4月); an
+event stores it in English (describe_for_storage), and readers' pages say it in theirs.
 """
 
 import calendar
@@ -17,13 +20,16 @@ import re
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
+from django.utils import translation
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.edtf_exceptions import EDTFParseException
 from edtf.parser.parser_classes import Date, Season, UncertainOrApproximate, Unspecified
 
-from .choices import DatePrecision
+from .choices import DATA_LANGUAGE, DatePrecision
 
-EXAMPLES = (
+EXAMPLES = _(
     "2014-05-27 (a day), 2014-03 (a month), 2014 (a year), 2014-04~ (approximate), "
     "2014-05? (uncertain), 2014-05-27/2014-06-27 (a span), 2009-07-07/.. (ongoing)"
 )
@@ -31,7 +37,27 @@ OPEN_END = ".."
 MIN_YEAR, MAX_YEAR = 1000, 9999
 FLOOR, CEILING = datetime.date(MIN_YEAR, 1, 1), datetime.date(MAX_YEAR, 12, 31)
 WINTER = "-24"
-SEASON_NAMES = {3: "Spring", 6: "Summer", 9: "Autumn", 12: "Winter"}  # by first month
+MONTH_NAMES = (
+    "",
+    pgettext_lazy("month of a date", "January"),
+    pgettext_lazy("month of a date", "February"),
+    pgettext_lazy("month of a date", "March"),
+    pgettext_lazy("month of a date", "April"),
+    pgettext_lazy("month of a date", "May"),
+    pgettext_lazy("month of a date", "June"),
+    pgettext_lazy("month of a date", "July"),
+    pgettext_lazy("month of a date", "August"),
+    pgettext_lazy("month of a date", "September"),
+    pgettext_lazy("month of a date", "October"),
+    pgettext_lazy("month of a date", "November"),
+    pgettext_lazy("month of a date", "December"),
+)
+SEASON_NAMES = {  # by first month
+    3: pgettext_lazy("season of a date", "Spring"),
+    6: pgettext_lazy("season of a date", "Summer"),
+    9: pgettext_lazy("season of a date", "Autumn"),
+    12: pgettext_lazy("season of a date", "Winter"),
+}
 MAX_LENGTH = 64
 
 # How far an approximate (~) or uncertain (?) date may stray, by its precision. One unit of
@@ -92,11 +118,11 @@ def parse_date(text):
     """Return the bounds of an EDTF date or span; raise InvalidDate with a fix otherwise."""
     text = (text or "").strip()
     if not text:
-        _fail("A date is required.")
+        _fail(gettext("A date is required."))
     if len(text) > MAX_LENGTH:
-        _fail(f"A date is at most {MAX_LENGTH} characters.")
+        _fail(gettext("A date is at most %(length)s characters.") % {"length": MAX_LENGTH})
     if text.count("/") > 1:
-        _fail(f"'{text}' has more than one '/'; a span has exactly one.")
+        _fail(gettext("'%(text)s' has more than one '/'; a span has exactly one.") % {"text": text})
     if "/" not in text:
         point = _parse_point(text)
         return _bounds(text, point, point)
@@ -121,20 +147,29 @@ def _bounds(text, start, end, *, ongoing=False):
 def _parse_span(text, start_text, end_text):
     if start_text in ("", OPEN_END):
         _fail(
-            f"'{text}' has no start. Give the earliest date the sources allow, even if only "
-            "a year or an approximate one (2009~/2014-05)."
+            gettext(
+                "'%(text)s' has no start. Give the earliest date the sources allow, even if "
+                "only a year or an approximate one (2009~/2014-05)."
+            )
+            % {"text": text}
         )
     if end_text == "":
         _fail(
-            f"'{text}' has no end. Write '{start_text}/..' for an event that is still "
-            "ongoing, or give an approximate end (2014-05/2014-07~)."
+            gettext(
+                "'%(text)s' has no end. Write '%(start)s/..' for an event that is still "
+                "ongoing, or give an approximate end (2014-05/2014-07~)."
+            )
+            % {"text": text, "start": start_text}
         )
     start = _parse_point(start_text)
     if end_text == OPEN_END:
         return _bounds(text, start, start, ongoing=True)
     end = _parse_point(end_text)
     if end.stated_last < start.stated_first:
-        _fail(f"'{text}' ends ({end_text}) before it starts ({start_text}).")
+        _fail(
+            gettext("'%(text)s' ends (%(end)s) before it starts (%(start)s).")
+            % {"text": text, "end": end_text, "start": start_text}
+        )
     return _bounds(text, start, end)
 
 
@@ -147,24 +182,27 @@ def _parse_point(text):
     try:
         parsed = parse_edtf(text)
     except EDTFParseException:
-        _fail(f"'{text}' is not a date we can read.")
+        _fail(gettext("'%(text)s' is not a date we can read.") % {"text": text})
     except Exception:  # edtf 5.0 crashes on some odd input (AttributeError, TypeError)
-        _fail(f"'{text}' is not a date we can read.")
+        _fail(gettext("'%(text)s' is not a date we can read.") % {"text": text})
     # Exact types: level 2 forms such as "2014?-05" subclass these.
     if type(parsed) not in RECORDED_FORMS or (
         type(parsed) is UncertainOrApproximate and type(parsed.date) is not Date
     ):
         _fail(
-            f"'{text}' is a form of EDTF we do not record (times, sets and qualifiers on "
-            "part of a date are not supported)."
+            gettext(
+                "'%(text)s' is a form of EDTF we do not record (times, sets and qualifiers on "
+                "part of a date are not supported)."
+            )
+            % {"text": text}
         )
     try:
         first = struct_time_to_date(parsed.lower_strict())
         last = struct_time_to_date(parsed.upper_strict())
     except (ValueError, OverflowError):  # negative or five-digit years
-        _fail(f"'{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}.")
+        _fail_outside_years(text)
     if not (first.year >= MIN_YEAR and last.year <= MAX_YEAR):
-        _fail(f"'{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}.")
+        _fail_outside_years(text)
     if isinstance(parsed, Season) and text.endswith(WINTER):
         last = _winter_end(last)
     precision = _precision_of(parsed, first, last)
@@ -282,44 +320,89 @@ def _check_numeric_parts(text):
     year, month, day = (int(part) if part else None for part in match.groups())
     if month is not None and not 1 <= month <= 12 and not 21 <= month <= 24:
         _fail(
-            f"'{text}' has month {month:02d}; months run from 01 to 12 (21 to 24 are the seasons)."
+            gettext(
+                "'%(text)s' has month %(month)s; months run from 01 to 12 (21 to 24 are the "
+                "seasons)."
+            )
+            % {"text": text, "month": f"{month:02d}"}
         )
     if day is not None and month is not None and month <= 12:
         last_day = calendar.monthrange(year, month)[1] if year else 31
         if not 1 <= day <= last_day:
+            month_of_year = pgettext("a date", "%(month)s %(year)s") % {
+                "month": MONTH_NAMES[month],
+                "year": year,
+            }
             _fail(
-                f"'{text}' has day {day:02d}, but {calendar.month_name[month]} {year} "
-                f"has {last_day} days."
+                gettext("'%(text)s' has day %(day)s, but %(month_of_year)s has %(days)s days.")
+                % {
+                    "text": text,
+                    "day": f"{day:02d}",
+                    "month_of_year": month_of_year,
+                    "days": last_day,
+                }
             )
 
 
+def _fail_outside_years(text):
+    _fail(
+        gettext("'%(text)s' is outside the years %(first)s to %(last)s.")
+        % {"text": text, "first": MIN_YEAR, "last": MAX_YEAR}
+    )
+
+
 def _fail(problem):
-    raise InvalidDate(f"{problem} Valid dates look like: {EXAMPLES}.")
+    raise InvalidDate(
+        gettext("%(problem)s Valid dates look like: %(examples)s.")
+        % {"problem": problem, "examples": EXAMPLES}
+    )
 
 
 def describe(text):
-    """Return a date as a reader says it: "March 2014", "c. April 2014", "since 7 July 2009"."""
+    """Return a date as a reader says it, in the active language.
+
+    "March 2014", "c. April 2014", "since 7 July 2009" in English; 2014年3月, 约2014年4月,
+    2009年7月7日至今 in Chinese. Raise InvalidDate if the text is not a date we record.
+    """
     if "/" not in text:
         return _describe_point(_parse_point(text))
     start_text, end_text = (part.strip() for part in text.split("/"))
     start = _describe_point(_parse_point(start_text))
     if end_text == OPEN_END:
-        return f"since {start}"
-    return f"{start} – {_describe_point(_parse_point(end_text))}"
+        return pgettext("a date", "since %(start)s") % {"start": start}
+    end = _describe_point(_parse_point(end_text))
+    return pgettext("a date", "%(start)s – %(end)s") % {"start": start, "end": end}
+
+
+def describe_for_storage(text):
+    """Return a date as Event.date_display stores it: in English, whatever the active language."""
+    with translation.override(DATA_LANGUAGE):
+        return describe(text)
 
 
 def _describe_point(point):
-    day = point.stated_first
-    words = {
-        DatePrecision.DAY: f"{day.day} {calendar.month_name[day.month]} {day.year}",
-        DatePrecision.MONTH: f"{calendar.month_name[day.month]} {day.year}",
-        DatePrecision.SEASON: f"{SEASON_NAMES.get(day.month, 'season of')} {day.year}",
-        DatePrecision.YEAR: str(day.year),
-        DatePrecision.DECADE: f"the {day.year}s",
-        DatePrecision.CENTURY: f"the {day.year}s",
-    }[point.precision]
+    words = _point_words(point.precision, point.stated_first)
     if point.is_approximate:
-        words = f"c. {words}"
+        words = pgettext("a date", "c. %(date)s") % {"date": words}
     if point.is_uncertain:
-        words = f"{words} (uncertain)"
+        words = pgettext("a date", "%(date)s (uncertain)") % {"date": words}
     return words
+
+
+def _point_words(precision, day):
+    values = {"day": day.day, "month": MONTH_NAMES[day.month], "year": day.year}
+    if precision == DatePrecision.DAY:
+        return pgettext("a date", "%(day)s %(month)s %(year)s") % values
+    if precision == DatePrecision.MONTH:
+        return pgettext("a date", "%(month)s %(year)s") % values
+    if precision == DatePrecision.SEASON:
+        if day.month not in SEASON_NAMES:
+            return pgettext("a date", "season of %(year)s") % values
+        season = SEASON_NAMES[day.month]
+        return pgettext("a date", "%(season)s %(year)s") % {**values, "season": season}
+    if precision == DatePrecision.YEAR:
+        return pgettext("a year as a date", "%(year)s") % values
+    if precision == DatePrecision.DECADE:
+        return pgettext("a decade as a date", "the %(year)ss") % values
+    # Translators: the hundred years from 1900 (19XX), not the decade.
+    return pgettext("a century as a date", "the %(year)ss") % values

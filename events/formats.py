@@ -10,13 +10,13 @@ import re
 
 from django.utils.dateparse import parse_datetime
 
-from .choices import LANGUAGES, CountQualifier, CountUnit, Role, Verification
+from .choices import LANGUAGES, CountQualifier, CountUnit, Role, Verification, english_labels
 
 LIST_SEPARATOR = "; "
 # OWASP: a cell starting with one of these may run as a formula in a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-ROLE_WORDS = {code: label.lower() for code, label in Role.choices}
-QUALIFIER_WORDS = {code: label.lower() for code, label in CountQualifier.choices}
+ROLE_WORDS = {code: label.lower() for code, label in english_labels(Role)}
+QUALIFIER_WORDS = {code: label.lower() for code, label in english_labels(CountQualifier)}
 
 _ACTOR_ITEM = re.compile(r"^(?P<name>.+) \((?P<role>[^()]+)\)$")
 _QUALIFIERS = "|".join(map(re.escape, QUALIFIER_WORDS.values()))

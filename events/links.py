@@ -4,6 +4,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 # Parameters that say who shared a link, not which page it is.
 TRACKING_PARAMETERS = re.compile(
@@ -38,7 +39,7 @@ def normalise_url(url):
     try:
         port = parts.port
     except ValueError:
-        raise ValidationError("The URL's port must be a number from 0 to 65535.") from None
+        raise ValidationError(gettext("The URL's port must be a number from 0 to 65535.")) from None
     if port and port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     path = parts.path.rstrip("/") if parts.path not in ("", "/") else ""
@@ -56,7 +57,9 @@ def validate_archive_url(url):
     """Refuse an archive URL that does not point to a fixed copy in a known web archive."""
     if url and not any(pattern.match(url) for pattern in ARCHIVE_PATTERNS):
         raise ValidationError(
-            "An archive URL must point to a saved copy: web.archive.org/web/<time>/<url>, "
-            "archive.today (archive.ph, .is, ...), perma.cc, webcitation.org, archive-it.org "
-            "or ghostarchive.org."
+            gettext(
+                "An archive URL must point to a saved copy: web.archive.org/web/<time>/<url>, "
+                "archive.today (archive.ph, .is, ...), perma.cc, webcitation.org, "
+                "archive-it.org or ghostarchive.org."
+            )
         )

@@ -5,11 +5,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from . import choices
-from .dates import InvalidDate, describe, parse_date
+from .dates import InvalidDate, describe_for_storage, parse_date
 from .links import normalise_url, validate_archive_url
 from .querysets import (
     ActorQuerySet,
@@ -24,10 +26,9 @@ from .quotes import check_quote
 
 # \Z, not $: $ also matches before a final newline. Both databases read \Z as end of text.
 WIKIDATA_PATTERN = r"^Q[1-9][0-9]*\Z"
-wikidata_validator = RegexValidator(
-    WIKIDATA_PATTERN, "A Wikidata id is Q followed by digits, such as Q15031."
-)
-DATE_HELP = (
+WIKIDATA_MESSAGE = _("A Wikidata id is Q followed by digits, such as Q15031.")
+wikidata_validator = RegexValidator(WIKIDATA_PATTERN, WIKIDATA_MESSAGE)
+DATE_HELP = _(
     "As the sources give it, in EDTF: 2014-05-27 (a day), 2014-03 (a month), 2014 (a year), "
     "2014-04~ (approximately April 2014), 2014-05? (May 2014, uncertain), "
     "2014-05-27/2014-06-27 (a span), 2009-07-07/.. (since 7 July 2009, still ongoing)."
@@ -38,7 +39,7 @@ def wikidata_constraint(model_name):
     return models.CheckConstraint(
         condition=Q(wikidata_id="") | Q(wikidata_id__regex=WIKIDATA_PATTERN),
         name=f"{model_name}_wikidata_id_format",
-        violation_error_message="A Wikidata id is Q followed by digits, such as Q15031.",
+        violation_error_message=WIKIDATA_MESSAGE,
     )
 
 
@@ -51,7 +52,10 @@ class SlugNaturalKeyManager(models.Manager):
 
 class SluggedModel(models.Model):
     slug = models.SlugField(
-        max_length=120, unique=True, help_text="Short stable name used in URLs and filters."
+        _("slug"),
+        max_length=120,
+        unique=True,
+        help_text=_("Short stable name used in URLs and filters."),
     )
 
     objects = SlugNaturalKeyManager()
@@ -64,23 +68,30 @@ class SluggedModel(models.Model):
 
 
 class TimestampedModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
 
 
 class EventCategory(SluggedModel, TimestampedModel):
-    name = models.CharField(max_length=100, unique=True, help_text="Such as 'Content control'.")
-    description = models.TextField(blank=True, help_text="What belongs in this category.")
-    position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
+    name = models.CharField(
+        _("name"), max_length=100, unique=True, help_text=_("Such as 'Content control'.")
+    )
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("What belongs in this category.")
+    )
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=0, help_text=_("Order in lists.")
+    )
 
     objects = SlugNaturalKeyManager.from_queryset(EventCategoryQuerySet)()
 
     class Meta:
         ordering = ("position", "name")
-        verbose_name_plural = "event categories"
+        verbose_name = _("event category")
+        verbose_name_plural = _("event categories")
 
     def __str__(self):
         return self.name
@@ -96,16 +107,25 @@ class EventType(SluggedModel, TimestampedModel):
         EventCategory,
         on_delete=models.PROTECT,
         related_name="types",
-        help_text="The category this type belongs to.",
+        verbose_name=_("category"),
+        help_text=_("The category this type belongs to."),
     )
-    name = models.CharField(max_length=100, help_text="Such as 'Account removal or suspension'.")
-    description = models.TextField(blank=True, help_text="When to use this type.")
-    position = models.PositiveSmallIntegerField(default=0, help_text="Order within its category.")
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("Such as 'Account removal or suspension'.")
+    )
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("When to use this type.")
+    )
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=0, help_text=_("Order within its category.")
+    )
 
     objects = EventTypeManager.from_queryset(EventTypeQuerySet)()
 
     class Meta:
         ordering = ("category__position", "position", "name")
+        verbose_name = _("event type")
+        verbose_name_plural = _("event types")
         constraints = [
             models.UniqueConstraint(fields=["category", "name"], name="eventtype_unique_name"),
         ]
@@ -115,12 +135,16 @@ class EventType(SluggedModel, TimestampedModel):
 
 
 class Tag(SluggedModel, TimestampedModel):
-    name = models.CharField(max_length=100, unique=True, help_text="Such as 'instant messaging'.")
+    name = models.CharField(
+        _("name"), max_length=100, unique=True, help_text=_("Such as 'instant messaging'.")
+    )
 
     objects = SlugNaturalKeyManager.from_queryset(TagQuerySet)()
 
     class Meta:
         ordering = ("name",)
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
 
     def __str__(self):
         return self.name
@@ -129,18 +153,22 @@ class Tag(SluggedModel, TimestampedModel):
 class Alias(models.Model):
     """Another name for an actor or platform: 习近平 for Xi Jinping, 微信 for WeChat."""
 
-    name = models.CharField(max_length=200, help_text="The name as written, in any script.")
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("The name as written, in any script.")
+    )
     kind = models.CharField(
+        _("kind"),
         max_length=20,
         choices=choices.AliasKind,
         default=choices.AliasKind.NAME,
-        help_text="What sort of name this is.",
+        help_text=_("What sort of name this is."),
     )
     language = models.CharField(
+        _("language"),
         max_length=10,
         blank=True,
         choices=choices.LANGUAGES,
-        help_text="Language of the name, if it matters (zh-hans for 微信).",
+        help_text=_("Language of the name, if it matters (zh-hans for 微信)."),
     )
 
     class Meta:
@@ -151,27 +179,36 @@ class Alias(models.Model):
 
 
 class Actor(SluggedModel, TimestampedModel):
-    name = models.CharField(max_length=200, help_text="The usual English name.")
+    name = models.CharField(_("name"), max_length=200, help_text=_("The usual English name."))
     kind = models.CharField(
-        max_length=20, choices=choices.ActorKind, help_text="What sort of actor this is."
+        _("kind"),
+        max_length=20,
+        choices=choices.ActorKind,
+        help_text=_("What sort of actor this is."),
     )
-    country = CountryField(blank=True, help_text="Where the actor is based, if anywhere.")
+    country = CountryField(
+        _("country"), blank=True, help_text=_("Where the actor is based, if anywhere.")
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="children",
-        help_text="The organisation this one belongs to (a ministry's government).",
+        verbose_name=_("parent"),
+        help_text=_("The organisation this one belongs to (a ministry's government)."),
     )
-    description = models.TextField(blank=True, help_text="Who they are, in a sentence or two.")
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Who they are, in a sentence or two.")
+    )
     wikidata_id = models.CharField(
+        _("wikidata id"),
         max_length=20,
         blank=True,
         validators=[wikidata_validator],
-        help_text="Wikidata item, such as Q15031 for Xi Jinping.",
+        help_text=_("Wikidata item, such as Q15031 for Xi Jinping."),
     )
-    url = models.URLField(max_length=500, blank=True, help_text="Official website.")
+    url = models.URLField(_("url"), max_length=500, blank=True, help_text=_("Official website."))
 
     history = HistoricalRecords()
 
@@ -180,12 +217,14 @@ class Actor(SluggedModel, TimestampedModel):
     class Meta:
         permissions = [("merge_actor", "Can merge actors"), ("import_actor", "Can import actors")]
         ordering = ("name",)
+        verbose_name = _("actor")
+        verbose_name_plural = _("actors")
         constraints = [
             wikidata_constraint("actor"),
             models.CheckConstraint(
                 condition=~Q(parent=F("id")),
                 name="actor_not_own_parent",
-                violation_error_message="An actor cannot be its own parent.",
+                violation_error_message=_("An actor cannot be its own parent."),
             ),
         ]
 
@@ -194,21 +233,29 @@ class Actor(SluggedModel, TimestampedModel):
 
 
 class ActorAlias(Alias):
-    actor = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="aliases")
+    actor = models.ForeignKey(
+        Actor, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("actor")
+    )
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "actor aliases"
+        verbose_name = _("actor alias")
+        verbose_name_plural = _("actor aliases")
         constraints = [
             models.UniqueConstraint(fields=["actor", "name"], name="actoralias_unique_name"),
         ]
 
 
 class Platform(SluggedModel, TimestampedModel):
-    name = models.CharField(max_length=200, help_text="The usual English name, such as WeChat.")
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("The usual English name, such as WeChat.")
+    )
     kind = models.CharField(
-        max_length=20, choices=choices.PlatformKind, help_text="What sort of service it is."
+        _("kind"),
+        max_length=20,
+        choices=choices.PlatformKind,
+        help_text=_("What sort of service it is."),
     )
     operator = models.ForeignKey(
         Actor,
@@ -216,17 +263,21 @@ class Platform(SluggedModel, TimestampedModel):
         null=True,
         blank=True,
         related_name="operated_platforms",
-        help_text="The company or body that runs it (Tencent for WeChat).",
+        verbose_name=_("operator"),
+        help_text=_("The company or body that runs it (Tencent for WeChat)."),
     )
-    country = CountryField(blank=True, help_text="Where it is based.")
-    description = models.TextField(blank=True, help_text="What it is, in a sentence or two.")
+    country = CountryField(_("country"), blank=True, help_text=_("Where it is based."))
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("What it is, in a sentence or two.")
+    )
     wikidata_id = models.CharField(
+        _("wikidata id"),
         max_length=20,
         blank=True,
         validators=[wikidata_validator],
-        help_text="Wikidata item, such as Q283233 for WeChat.",
+        help_text=_("Wikidata item, such as Q283233 for WeChat."),
     )
-    url = models.URLField(max_length=500, blank=True, help_text="Its website.")
+    url = models.URLField(_("url"), max_length=500, blank=True, help_text=_("Its website."))
 
     history = HistoricalRecords()
 
@@ -238,6 +289,8 @@ class Platform(SluggedModel, TimestampedModel):
             ("import_platform", "Can import platforms"),
         ]
         ordering = ("name",)
+        verbose_name = _("platform")
+        verbose_name_plural = _("platforms")
         constraints = [wikidata_constraint("platform")]
 
     def __str__(self):
@@ -245,12 +298,15 @@ class Platform(SluggedModel, TimestampedModel):
 
 
 class PlatformAlias(Alias):
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="aliases")
+    platform = models.ForeignKey(
+        Platform, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("platform")
+    )
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "platform aliases"
+        verbose_name = _("platform alias")
+        verbose_name_plural = _("platform aliases")
         constraints = [
             models.UniqueConstraint(fields=["platform", "name"], name="platformalias_unique_name"),
         ]
@@ -263,51 +319,70 @@ class SourceManager(models.Manager):
 
 class Source(TimestampedModel):
     key = models.SlugField(
+        _("key"),
         max_length=160,
         unique=True,
-        help_text="Short stable name, such as chinatopix-2014-05-28-instant-messaging.",
+        help_text=_("Short stable name, such as chinatopix-2014-05-28-instant-messaging."),
     )
-    title = models.CharField(max_length=500, help_text="Headline or document title.")
+    title = models.CharField(_("title"), max_length=500, help_text=_("Headline or document title."))
     summary = models.TextField(
-        blank=True, help_text="What the source reports, in our own words; public."
+        _("summary"), blank=True, help_text=_("What the source reports, in our own words; public.")
     )
-    url = models.URLField(max_length=1000, blank=True, help_text="Where it was published.")
-    publisher = models.CharField(max_length=200, blank=True, help_text="Outlet or body.")
+    url = models.URLField(
+        _("url"), max_length=1000, blank=True, help_text=_("Where it was published.")
+    )
+    publisher = models.CharField(
+        _("publisher"), max_length=200, blank=True, help_text=_("Outlet or body.")
+    )
     publisher_actor = models.ForeignKey(
         Actor,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="published_sources",
-        help_text="The publisher as an actor, when it is one (Xinhua).",
+        verbose_name=_("publisher actor"),
+        help_text=_("The publisher as an actor, when it is one (Xinhua)."),
     )
-    authors = models.CharField(max_length=500, blank=True, help_text="Separated by '; '.")
-    published_on = models.DateField(null=True, blank=True, help_text="Publication date.")
+    authors = models.CharField(
+        _("authors"), max_length=500, blank=True, help_text=_("Separated by '; '.")
+    )
+    published_on = models.DateField(
+        _("published on"), null=True, blank=True, help_text=_("Publication date.")
+    )
     language = models.CharField(
+        _("language"),
         max_length=10,
         blank=True,
         choices=choices.LANGUAGES,
-        help_text="Language of the source.",
+        help_text=_("Language of the source."),
     )
     kind = models.CharField(
-        max_length=20, choices=choices.SourceKind, help_text="What sort of document it is."
+        _("kind"),
+        max_length=20,
+        choices=choices.SourceKind,
+        help_text=_("What sort of document it is."),
     )
     archive_url = models.URLField(
+        _("archive url"),
         max_length=1000,
         blank=True,
         validators=[validate_archive_url],
-        help_text="A saved copy: web.archive.org/web/<time>/<url>, archive.today, perma.cc.",
+        help_text=_("A saved copy: web.archive.org/web/<time>/<url>, archive.today, perma.cc."),
     )
-    accessed_on = models.DateField(null=True, blank=True, help_text="When we last read it.")
+    accessed_on = models.DateField(
+        _("accessed on"), null=True, blank=True, help_text=_("When we last read it.")
+    )
     reliability = models.CharField(
+        _("reliability"),
         max_length=20,
         choices=choices.Reliability,
         default=choices.Reliability.UNKNOWN,
-        help_text="How far this source can be trusted for facts of this kind.",
+        help_text=_("How far this source can be trusted for facts of this kind."),
     )
     full_text = models.TextField(
+        _("full text"),
         blank=True,
-        help_text="Private copy of the text, to check quotes against. Never published.",
+        help_text=_("Private copy of the text, to check quotes against. Never published."),
     )
 
     objects = SourceManager.from_queryset(SourceQuerySet)()
@@ -316,12 +391,14 @@ class Source(TimestampedModel):
     class Meta:
         permissions = [("import_source", "Can import sources")]
         ordering = ("-published_on", "title")
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
         constraints = [
             models.UniqueConstraint(
                 fields=["url"],
                 condition=~Q(url=""),
                 name="source_unique_url",
-                violation_error_message="Another source already has this URL.",
+                violation_error_message=_("Another source already has this URL."),
             ),
         ]
 
@@ -346,29 +423,33 @@ class EventManager(models.Manager.from_queryset(EventQuerySet)):
 
 class Event(TimestampedModel):
     public_id = models.CharField(
+        _("public id"),
         max_length=24,
         unique=True,
         editable=False,
-        help_text="Stable public identifier such as CN-2014-0003; fixed at creation.",
+        help_text=_("Stable public identifier such as CN-2014-0003; fixed at creation."),
     )
-    title = models.CharField(max_length=300, help_text="What happened, in one line.")
-    summary = models.TextField(help_text="What happened, in our own words; public.")
+    title = models.CharField(_("title"), max_length=300, help_text=_("What happened, in one line."))
+    summary = models.TextField(
+        _("summary"), help_text=_("What happened, in our own words; public.")
+    )
     title_original = models.CharField(
-        "original title",
+        _("original title"),
         max_length=300,
         blank=True,
-        help_text="The title in the source's own language (such as Chinese), if not English.",
+        help_text=_("The title in the source's own language (such as Chinese), if not English."),
     )
     summary_original = models.TextField(
-        "original summary",
+        _("original summary"),
         blank=True,
-        help_text="The summary in the source's own language, if not English; public.",
+        help_text=_("The summary in the source's own language, if not English; public."),
     )
     original_language = models.CharField(
+        _("original language"),
         max_length=10,
         blank=True,
         choices=choices.LANGUAGES,
-        help_text="The language of the original title and summary, such as Simplified Chinese.",
+        help_text=_("The language of the original title and summary, such as Simplified Chinese."),
     )
     event_type = models.ForeignKey(
         EventType,
@@ -376,85 +457,134 @@ class Event(TimestampedModel):
         related_name="events",
         null=True,
         blank=True,
-        help_text="The kind of event. Required to publish.",
+        verbose_name=_("event type"),
+        help_text=_("The kind of event. Required to publish."),
     )
 
-    date_text = models.CharField("date", max_length=64, help_text=DATE_HELP)
+    date_text = models.CharField(_("date"), max_length=64, help_text=DATE_HELP)
     date_earliest = models.DateField(
-        editable=False, help_text="Earliest day the event may have touched."
+        _("date earliest"), editable=False, help_text=_("Earliest day the event may have touched.")
     )
     date_latest = models.DateField(
-        null=True, editable=False, help_text="Latest day it may have touched; empty if ongoing."
+        _("date latest"),
+        null=True,
+        editable=False,
+        help_text=_("Latest day it may have touched; empty if ongoing."),
     )
-    date_precision = models.CharField(max_length=10, choices=choices.DatePrecision, editable=False)
-    date_is_approximate = models.BooleanField(default=False, editable=False)
-    date_is_uncertain = models.BooleanField(default=False, editable=False)
+    date_precision = models.CharField(
+        _("date precision"), max_length=10, choices=choices.DatePrecision, editable=False
+    )
+    date_is_approximate = models.BooleanField(
+        _("date is approximate"), default=False, editable=False
+    )
+    date_is_uncertain = models.BooleanField(_("date is uncertain"), default=False, editable=False)
     date_display = models.CharField(
-        max_length=120, editable=False, help_text="As a reader says it: c. April 2014."
+        _("date display"),
+        max_length=120,
+        editable=False,
+        help_text=_("As a reader says it: c. April 2014."),
     )
 
-    country = CountryField(blank=True, help_text="Where it happened; leave empty if global.")
+    country = CountryField(
+        _("country"), blank=True, help_text=_("Where it happened; leave empty if global.")
+    )
     is_global = models.BooleanField(
-        default=False, help_text="The event spans the world rather than one country."
+        _("is global"),
+        default=False,
+        help_text=_("The event spans the world rather than one country."),
     )
     locality = models.CharField(
-        max_length=200, blank=True, help_text="Province, city or district, as free text."
+        _("locality"),
+        max_length=200,
+        blank=True,
+        help_text=_("Province, city or district, as free text."),
     )
     latitude = models.DecimalField(
+        _("latitude"),
         max_digits=8,
         decimal_places=5,
         null=True,
         blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
-        help_text="Optional, with longitude, in decimal degrees.",
+        help_text=_("Optional, with longitude, in decimal degrees."),
     )
     longitude = models.DecimalField(
+        _("longitude"),
         max_digits=8,
         decimal_places=5,
         null=True,
         blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
-        help_text="Optional, with latitude, in decimal degrees.",
+        help_text=_("Optional, with latitude, in decimal degrees."),
     )
 
-    actors = models.ManyToManyField(Actor, through="EventActor", related_name="events")
-    platforms = models.ManyToManyField(
-        Platform, blank=True, related_name="events", help_text="Services the event hit."
+    actors = models.ManyToManyField(
+        Actor, through="EventActor", related_name="events", verbose_name=_("actors")
     )
-    sources = models.ManyToManyField(Source, through="Citation", related_name="events")
-    tags = models.ManyToManyField(Tag, blank=True, related_name="events")
+    platforms = models.ManyToManyField(
+        Platform,
+        blank=True,
+        related_name="events",
+        verbose_name=_("platforms"),
+        help_text=_("Services the event hit."),
+    )
+    sources = models.ManyToManyField(
+        Source, through="Citation", related_name="events", verbose_name=_("sources")
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="events", verbose_name=_("tags"))
 
     verification = models.CharField(
+        _("verification"),
         max_length=20,
         choices=choices.Verification,
         default=choices.Verification.SINGLE_SOURCE,
-        help_text="How well the sources establish the event.",
+        help_text=_("How well the sources establish the event."),
     )
     status = models.CharField(
+        _("status"),
         max_length=20,
         choices=choices.EventStatus,
         default=choices.EventStatus.DRAFT,
         editable=False,
-        help_text="Only published events are public. Changed by submit, publish, return to "
-        "draft and retract, never by editing.",
+        help_text=_(
+            "Only published events are public. Changed by submit, publish, return to "
+            "draft and retract, never by editing."
+        ),
     )
-    first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_published_at = models.DateTimeField(
+        _("first published at"), null=True, blank=True, editable=False
+    )
     submitted_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When it last went to review."
-    )
-    retracted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    retraction_reason = models.TextField(
-        blank=True, editable=False, help_text="Why it was retracted; public."
-    )
-    version = models.PositiveIntegerField(
-        default=1, editable=False, help_text="Goes up with every save: refuses stale edits."
-    )
-    internal_notes = models.TextField(blank=True, help_text="For curators only; never public.")
-    search_text = models.TextField(
+        _("submitted at"),
+        null=True,
         blank=True,
         editable=False,
-        help_text="Casefolded words of the title, summary, actor and platform names and "
-        "aliases, and quotes: what full-text search reads (events.search).",
+        help_text=_("When it last went to review."),
+    )
+    retracted_at = models.DateTimeField(_("retracted at"), null=True, blank=True, editable=False)
+    retraction_reason = models.TextField(
+        _("retraction reason"),
+        blank=True,
+        editable=False,
+        help_text=_("Why it was retracted; public."),
+    )
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        editable=False,
+        help_text=_("Goes up with every save: refuses stale edits."),
+    )
+    internal_notes = models.TextField(
+        _("internal notes"), blank=True, help_text=_("For curators only; never public.")
+    )
+    search_text = models.TextField(
+        _("search text"),
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Casefolded words of the title, summary, actor and platform names and "
+            "aliases, and quotes: what full-text search reads (events.search)."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -463,6 +593,7 @@ class Event(TimestampedModel):
         blank=True,
         editable=False,
         related_name="events_created",
+        verbose_name=_("created by"),
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -471,6 +602,7 @@ class Event(TimestampedModel):
         blank=True,
         editable=False,
         related_name="events_updated",
+        verbose_name=_("updated by"),
     )
 
     objects = EventManager()
@@ -482,55 +614,61 @@ class Event(TimestampedModel):
             ("import_event", "Can import events"),
         ]
         ordering = ("date_earliest", "id")
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_latest__isnull=True) | Q(date_latest__gte=F("date_earliest")),
                 name="event_date_latest_not_before_earliest",
-                violation_error_message="The date ends before it starts.",
+                violation_error_message=_("The date ends before it starts."),
             ),
             models.CheckConstraint(
                 condition=~Q(date_text=""),
                 name="event_date_required",
-                violation_error_message="A date is required.",
+                violation_error_message=_("A date is required."),
             ),
             models.CheckConstraint(
                 condition=Q(is_global=False) | Q(country=""),
                 name="event_global_has_no_country",
-                violation_error_message="A global event has no country.",
+                violation_error_message=_("A global event has no country."),
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
                 | Q(latitude__isnull=False, longitude__isnull=False),
                 name="event_coordinates_both_or_neither",
-                violation_error_message="Give both latitude and longitude, or neither.",
+                violation_error_message=_("Give both latitude and longitude, or neither."),
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True)
                 | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
                 name="event_coordinates_in_range",
-                violation_error_message="Latitude runs from -90 to 90, longitude from -180 to 180.",
+                violation_error_message=_(
+                    "Latitude runs from -90 to 90, longitude from -180 to 180."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(title_original="", summary_original="") | ~Q(original_language=""),
                 name="event_original_has_language",
-                violation_error_message="Say which language the original title and summary are in.",
+                violation_error_message=_(
+                    "Say which language the original title and summary are in."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(public_id__regex=r"^[A-Z]{2}-[0-9]{4}-[0-9]{4,}\Z"),
                 name="event_public_id_format",
-                violation_error_message="A public id looks like CN-2014-0003.",
+                violation_error_message=_("A public id looks like CN-2014-0003."),
             ),
             models.CheckConstraint(
                 condition=~Q(status=choices.EventStatus.PUBLISHED)
                 | Q(first_published_at__isnull=False),
                 name="event_published_has_first_published_at",
-                violation_error_message="A published event records when it was first published.",
+                violation_error_message=_("A published event records when it was first published."),
             ),
             models.CheckConstraint(
                 condition=~Q(status=choices.EventStatus.RETRACTED)
                 | (Q(retracted_at__isnull=False) & ~Q(retraction_reason="")),
                 name="event_retracted_has_reason",
-                violation_error_message="A retracted event records when and why.",
+                violation_error_message=_("A retracted event records when and why."),
             ),
         ]
         indexes = [
@@ -575,7 +713,9 @@ class Event(TimestampedModel):
         except InvalidDate as error:
             raise ValidationError({"date_text": str(error)}) from error
         if self.is_global and self.country:
-            raise ValidationError({"is_global": "A global event has no country; clear one."})
+            raise ValidationError(
+                {"is_global": gettext("A global event has no country; clear one.")}
+            )
 
     def set_date(self, text):
         """Store the EDTF text and the bounds derived from it; raise InvalidDate if unreadable."""
@@ -586,7 +726,7 @@ class Event(TimestampedModel):
         self.date_precision = bounds.precision
         self.date_is_approximate = bounds.is_approximate
         self.date_is_uncertain = bounds.is_uncertain
-        self.date_display = describe(bounds.text)
+        self.date_display = describe_for_storage(bounds.text)
         return bounds
 
     def natural_key(self):
@@ -606,28 +746,40 @@ class EventActor(models.Model):
 
     # Indexed with the row's id (Meta): an event's roles in order, without a sort.
     event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, related_name="actor_roles", db_index=False
+        Event,
+        on_delete=models.CASCADE,
+        related_name="actor_roles",
+        db_index=False,
+        verbose_name=_("event"),
     )
     actor = models.ForeignKey(
-        Actor, on_delete=models.PROTECT, related_name="event_roles", help_text="Who."
+        Actor,
+        on_delete=models.PROTECT,
+        related_name="event_roles",
+        verbose_name=_("actor"),
+        help_text=_("Who."),
     )
     role = models.CharField(
-        max_length=20, choices=choices.Role, help_text="Their part in this event."
+        _("role"), max_length=20, choices=choices.Role, help_text=_("Their part in this event.")
     )
     note = models.CharField(
-        max_length=300, blank=True, help_text="Optional detail, such as 'heads the group'."
+        _("note"),
+        max_length=300,
+        blank=True,
+        help_text=_("Optional detail, such as 'heads the group'."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ("event", "role", "actor__name")
-        verbose_name = "actor role"
+        verbose_name = _("actor role")
+        verbose_name_plural = _("actor roles")
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "actor", "role"],
                 name="eventactor_unique_role",
-                violation_error_message="This actor already has this role in this event.",
+                violation_error_message=_("This actor already has this role in this event."),
             ),
         ]
         indexes = [
@@ -648,25 +800,41 @@ class Citation(models.Model):
 
     # Indexed with the row's id (Meta): an event's citations in order, without a sort.
     event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, related_name="citations", db_index=False
+        Event,
+        on_delete=models.CASCADE,
+        related_name="citations",
+        db_index=False,
+        verbose_name=_("event"),
     )
     source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, related_name="citations", help_text="Which source."
+        Source,
+        on_delete=models.PROTECT,
+        related_name="citations",
+        verbose_name=_("source"),
+        help_text=_("Which source."),
     )
     quote = models.TextField(
-        blank=True, help_text="The passage that supports the event, copied exactly."
+        _("quote"), blank=True, help_text=_("The passage that supports the event, copied exactly.")
     )
     locator = models.CharField(
-        max_length=100, blank=True, help_text="Where in the source: paragraph, page, timestamp."
+        _("locator"),
+        max_length=100,
+        blank=True,
+        help_text=_("Where in the source: paragraph, page, timestamp."),
     )
     note = models.CharField(
-        max_length=300, blank=True, help_text="What this citation supports, if not obvious."
+        _("note"),
+        max_length=300,
+        blank=True,
+        help_text=_("What this citation supports, if not obvious."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ("event", "id")
+        verbose_name = _("citation")
+        verbose_name_plural = _("citations")
         indexes = [
             # Events citing one source (a source's page, duplicate detection by URL).
             models.Index(fields=["source", "event"], name="citation_source_event_idx"),
@@ -683,45 +851,52 @@ class Citation(models.Model):
             return
         check = check_quote(self.quote, self.source.full_text)
         if not check.found:
-            raise ValidationError(
-                {
-                    "quote": f"This passage is not in the source's text. The closest passage is: "
-                    f"“{check.closest}” ({check.similarity:.0%} alike)."
-                }
-            )
+            message = gettext(
+                "This passage is not in the source's text. The closest passage is: "
+                "“%(closest)s” (%(similarity)s alike)."
+            ) % {"closest": check.closest, "similarity": f"{check.similarity:.0%}"}
+            raise ValidationError({"quote": message})
 
 
 class EventRelation(models.Model):
     """A typed link between two events, read from the first to the second."""
 
-    from_event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="relations_out")
+    from_event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="relations_out", verbose_name=_("from event")
+    )
     to_event = models.ForeignKey(
         Event,
         on_delete=models.CASCADE,
         related_name="relations_in",
-        help_text="The other event.",
+        verbose_name=_("to event"),
+        help_text=_("The other event."),
     )
     relation_type = models.CharField(
+        _("relation type"),
         max_length=20,
         choices=choices.RelationType,
-        help_text="How this event relates to the other one.",
+        help_text=_("How this event relates to the other one."),
     )
-    note = models.CharField(max_length=300, blank=True, help_text="Why they are linked.")
+    note = models.CharField(
+        _("note"), max_length=300, blank=True, help_text=_("Why they are linked.")
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ("from_event", "relation_type", "to_event")
+        verbose_name = _("event relation")
+        verbose_name_plural = _("event relations")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(from_event=F("to_event")),
                 name="eventrelation_not_to_itself",
-                violation_error_message="An event cannot be related to itself.",
+                violation_error_message=_("An event cannot be related to itself."),
             ),
             models.UniqueConstraint(
                 fields=["from_event", "to_event", "relation_type"],
                 name="eventrelation_unique_link",
-                violation_error_message="These events are already linked this way.",
+                violation_error_message=_("These events are already linked this way."),
             ),
         ]
 
@@ -737,24 +912,33 @@ class EventCount(models.Model):
 
     # Indexed with the row's id (Meta): an event's counts in order, without a sort.
     event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, related_name="counts", db_index=False
+        Event,
+        on_delete=models.CASCADE,
+        related_name="counts",
+        db_index=False,
+        verbose_name=_("event"),
     )
     qualifier = models.CharField(
+        _("qualifier"),
         max_length=20,
         choices=choices.CountQualifier,
         default=choices.CountQualifier.EXACTLY,
-        help_text="'over 40' is More than 40; 'some 40' is About 40.",
+        help_text=_("'over 40' is More than 40; 'some 40' is About 40."),
     )
-    quantity = models.PositiveBigIntegerField(help_text="The number.")
-    unit = models.CharField(max_length=20, choices=choices.CountUnit, help_text="Of what.")
+    quantity = models.PositiveBigIntegerField(_("quantity"), help_text=_("The number."))
+    unit = models.CharField(
+        _("unit"), max_length=20, choices=choices.CountUnit, help_text=_("Of what.")
+    )
     note = models.CharField(
-        max_length=300, blank=True, help_text="Such as 'public accounts removed'."
+        _("note"), max_length=300, blank=True, help_text=_("Such as 'public accounts removed'.")
     )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ("event", "unit", "id")
+        verbose_name = _("event count")
+        verbose_name_plural = _("event counts")
         indexes = [
             # An event's counts in the order they were added, read along the index.
             models.Index(fields=["event", "id"], name="eventcount_event_order_idx"),
@@ -763,7 +947,9 @@ class EventCount(models.Model):
             models.CheckConstraint(
                 condition=~Q(unit=choices.CountUnit.OTHER) | Q(note__gt=""),
                 name="eventcount_other_unit_explained",
-                violation_error_message="Say in the note what is counted when the unit is Other.",
+                violation_error_message=_(
+                    "Say in the note what is counted when the unit is Other."
+                ),
             ),
         ]
 
@@ -773,8 +959,11 @@ class EventCount(models.Model):
     @staticmethod
     def describe(qualifier, quantity, unit):
         """Return a count as a reader says it, 'More than 40 accounts', from its values."""
-        qualifier_label = choices.CountQualifier(qualifier).label
-        return f"{qualifier_label} {quantity} {choices.CountUnit(unit).label.lower()}"
+        return gettext("%(qualifier)s %(quantity)s %(unit)s") % {
+            "qualifier": choices.CountQualifier(qualifier).label,
+            "quantity": quantity,
+            "unit": choices.CountUnit(unit).label.lower(),
+        }
 
 
 class EventInReview(Event):
@@ -784,27 +973,39 @@ class EventInReview(Event):
 
     class Meta:
         proxy = True
-        verbose_name = "event in review"
-        verbose_name_plural = "review queue"
+        verbose_name = _("event in review")
+        verbose_name_plural = _("review queue")
 
 
 class EventTransition(models.Model):
     """One move of an event between draft, review, published and retracted: who, when, why."""
 
     event = models.ForeignKey(
-        Event, on_delete=models.SET_NULL, null=True, related_name="transitions"
+        Event,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="transitions",
+        verbose_name=_("event"),
     )
-    public_id = models.CharField(max_length=24, help_text="Kept if a draft is deleted.")
-    from_status = models.CharField(max_length=20, choices=choices.EventStatus)
-    to_status = models.CharField(max_length=20, choices=choices.EventStatus)
+    public_id = models.CharField(
+        _("public id"), max_length=24, help_text=_("Kept if a draft is deleted.")
+    )
+    from_status = models.CharField(_("from status"), max_length=20, choices=choices.EventStatus)
+    to_status = models.CharField(_("to status"), max_length=20, choices=choices.EventStatus)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    at = models.DateTimeField(auto_now_add=True)
-    comment = models.TextField(blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    comment = models.TextField(_("comment"), blank=True)
 
     class Meta:
         ordering = ("-at", "-id")
+        verbose_name = _("event transition")
+        verbose_name_plural = _("event transitions")
         indexes = [
             # An event's workflow history, newest first.
             models.Index(fields=["event", "-at"], name="transition_event_at_idx"),

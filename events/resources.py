@@ -12,6 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 from import_export.forms import ConfirmImportForm, ImportForm
 
@@ -37,17 +39,18 @@ from .public.fields import IMPORTED_FIELDS
 
 IMPORTED_COMMENT = "Imported"
 STATUS_CHOICES = [
-    (EventStatus.DRAFT, "Draft (curators finish them)"),
-    (EventStatus.IN_REVIEW, "In review (an editor checks them)"),
-    (EventStatus.PUBLISHED, "Published (each must have what publication needs)"),
+    (EventStatus.DRAFT, _("Draft (curators finish them)")),
+    (EventStatus.IN_REVIEW, _("In review (an editor checks them)")),
+    (EventStatus.PUBLISHED, _("Published (each must have what publication needs)")),
 ]
 
 
 class EventImportForm(ImportForm):
     status = forms.ChoiceField(
+        label=_("Status"),
         choices=STATUS_CHOICES,
         initial=EventStatus.DRAFT,
-        help_text="What new events become. Events already in the database keep their status.",
+        help_text=_("What new events become. Events already in the database keep their status."),
     )
 
 
@@ -150,7 +153,10 @@ class EventResource(resources.ModelResource):
         elif instance.status == EventStatus.PUBLISHED:
             problems = services.event_publication_problems(event=instance)
             if problems:
-                raise ValidationError(f"A published event needs {', '.join(problems)}.")
+                raise ValidationError(
+                    gettext("A published event needs %(problems)s.")
+                    % {"problems": services.events.join_problems(problems)}
+                )
 
     def _apply_status(self, event):
         if self.status_after_import == EventStatus.IN_REVIEW:
@@ -251,7 +257,7 @@ def _event_type(parsed):
     if event_type is not None:
         return event_type
     category_slug = parsed.value("category_slug")
-    category, _ = EventCategory.objects.get_or_create(
+    category, _created = EventCategory.objects.get_or_create(
         slug=category_slug,
         defaults={"name": parsed.value("category_name") or category_slug},
     )

@@ -10,10 +10,12 @@ import re
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import dateformat
+from django.utils.translation import gettext, pgettext
 
 from events.models import Release
 
-TITLE = "Censorship Timeline"
+TITLE = "Censorship Timeline"  # in BibTeX and CSL-JSON, for reference managers: in English
 BIBTEX_SPECIAL = re.compile(r"([\\{}&%$#_^~])")
 BIBTEX_REPLACEMENTS = {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
 
@@ -31,13 +33,7 @@ def event_citation(event, *, accessed, release=None):
     """Return {text, bibtex, csl_json} citing an event; accessed is a date."""
     url = event_url(event)
     published = event.first_published_at
-    in_release = ""
-    if release is not None:
-        in_release = f" Release {release.number} ({release.released_at:%-d %B %Y})."
-    text = (
-        f"{TITLE}. “{event.title}.” Event {event.public_id}, first published "
-        f"{published:%-d %B %Y}.{in_release} {url}. Accessed {accessed:%-d %B %Y}."
-    )
+    text = _reference(event, url, accessed, release)
     note = f"Event {event.public_id}" + (f", release {release.number}" if release else "")
     bibtex = "\n".join(
         [
@@ -69,6 +65,35 @@ def event_citation(event, *, accessed, release=None):
         "bibtex": bibtex,
         "csl_json": json.dumps([csl], ensure_ascii=False),  # a CSL-JSON file is a list
     }
+
+
+def _reference(event, url, accessed, release):
+    """Return the reference as a reader copies it from the page, in the page's language."""
+    day = pgettext("a day in a reference, as a date format", "j F Y")
+    values = {
+        "site": gettext("Censorship Timeline"),
+        "title": event.title,
+        "id": event.public_id,
+        "published": dateformat.format(event.first_published_at, day),
+        "url": url,
+        "accessed": dateformat.format(accessed, day),
+    }
+    if release is None:
+        return (
+            gettext(
+                "%(site)s. “%(title)s.” Event %(id)s, first published %(published)s. "
+                "%(url)s. Accessed %(accessed)s."
+            )
+            % values
+        )
+    values |= {"release": release.number, "released": dateformat.format(release.released_at, day)}
+    return (
+        gettext(
+            "%(site)s. “%(title)s.” Event %(id)s, first published %(published)s. "
+            "Release %(release)s (%(released)s). %(url)s. Accessed %(accessed)s."
+        )
+        % values
+    )
 
 
 def _bibtex(text):

@@ -18,31 +18,40 @@ from django.conf import settings
 from django.db import Error, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 RETRY_AFTER_SECONDS = 10
 
+# In the page's language; the API's are English (config.languages).
 MESSAGES = {
-    400: "Bad request.",
-    403: "Forbidden.",
-    404: "Not found.",
-    500: "Something went wrong on our side. It has been logged; please try again later.",
+    400: _("Bad request."),
+    403: _("Forbidden."),
+    404: _("Not found."),
+    500: _("Something went wrong on our side. It has been logged; please try again later."),
 }
-DATABASE_UNAVAILABLE = (
-    "The database is unavailable for a moment (it may be restarting). Please try again in "
-    f"{RETRY_AFTER_SECONDS} seconds."
-)
-# A write may have been cut off after its commit: the curator should look before redoing it.
-UNSAFE_METHODS_NOTE = " If you were saving a change, check whether it was kept before saving again."
 # SQLite's words for a database it cannot reach for now; any other error of its is a bug.
 SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
 
 
 def query_too_slow_message():
-    return (
-        f"This request took longer than {settings.PUBLIC_QUERY_SECONDS:g} seconds and was "
-        "stopped. Narrow the filters, or use a streamed export (format=csv or ndjson) for "
-        "large results."
-    )
+    return gettext(
+        "This request took longer than %(seconds)s seconds and was stopped. Narrow the "
+        "filters, or use a streamed export (format=csv or ndjson) for large results."
+    ) % {"seconds": f"{settings.PUBLIC_QUERY_SECONDS:g}"}
+
+
+def database_unavailable_message(method):
+    message = gettext(
+        "The database is unavailable for a moment (it may be restarting). Please try again in "
+        "%(seconds)s seconds."
+    ) % {"seconds": RETRY_AFTER_SECONDS}
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return message
+    # A write may have been cut off after its commit: the curator should look before redoing it.
+    return gettext(
+        "%(message)s If you were saving a change, check whether it was kept before saving again."
+    ) % {"message": message}
 
 
 def is_query_cancelled(error):
@@ -74,7 +83,7 @@ def wants_json(request):
 
 def error_response(request, status, message, **headers):
     if wants_json(request):
-        response = JsonResponse({"detail": message}, status=status)
+        response = JsonResponse({"detail": str(message)}, status=status)
     else:
         response = render(
             request,
@@ -108,9 +117,7 @@ def database_error_response(request, error):
             request, 503, query_too_slow_message(), Retry_After=str(RETRY_AFTER_SECONDS)
         )
     if is_database_unavailable(error):
-        message = DATABASE_UNAVAILABLE
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            message += UNSAFE_METHODS_NOTE
+        message = database_unavailable_message(request.method)
         return error_response(request, 503, message, Retry_After=str(RETRY_AFTER_SECONDS))
     return None
 

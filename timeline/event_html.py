@@ -1,5 +1,8 @@
 """An event written as a few paragraphs of HTML, for clients that show HTML (TimelineJS, Atom).
 
+Its words are in the active language: English in the API's TimelineJS, the feed's language
+in a feed.
+
 It starts from the event's public JSON (events.public), so it holds only what the API shows.
 Every piece of curated text is escaped: the only markup is ours (paragraphs, and links to
 http(s) sources and the event's page). A reader of the HTML sees the text as the curators
@@ -11,10 +14,12 @@ from urllib.parse import urlsplit
 
 from django.utils.html import escape, format_html, format_html_join, linebreaks
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext
 
 from events.formats import source_text
 
-EVENT_LINK_TEXT = "The event, its quotes and history"
+EVENT_LINK_TEXT = _("The event, its quotes and history")
 
 
 def event_html(event):
@@ -22,9 +27,11 @@ def event_html(event):
     sources = cited_sources(event)
     paragraphs = [linebreaks(event["summary"], autoescape=True)]
     if sources:
-        label = "Source" if len(sources) == 1 else "Sources"
-        cited = format_html_join("; ", "{}", ((source_html(source),) for source in sources))
-        paragraphs.append(format_html("<p>{}: {}</p>", label, cited))
+        label = ngettext("Source", "Sources", len(sources))
+        colon = pgettext("between a label and what follows", ": ")
+        between = pgettext("between sources in a list", "; ")
+        cited = format_html_join(between, "{}", ((source_html(source),) for source in sources))
+        paragraphs.append(format_html("<p>{}{}{}</p>", label, colon, cited))
     if is_web_address(event["url"]):
         paragraphs.append(format_html("<p>{}</p>", link(event["url"], EVENT_LINK_TEXT)))
     return mark_safe("".join(paragraphs))  # each paragraph is escaped or format_html's

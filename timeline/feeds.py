@@ -6,6 +6,9 @@ holds only what the API shows) as its summary, date, place and sources. A retrac
 an entry with the same id that carries only the id, when it was retracted and why, never its
 old text. Retractions are in every feed, whatever its filters: to say which filters a
 retracted event matched would tell what it said. Links are written from SITE_URL.
+
+A feed's words are in the language of its URL: /zh-hans/feeds/events.atom is in Chinese. The
+events' own text (titles, summaries, names) is as curators wrote it.
 """
 
 import json
@@ -15,11 +18,15 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import condition
+from django_countries import countries
 
 from events.choices import EventStatus
+from events.dates import describe
 from events.models import Event
 from events.public.documents import EventDocuments
 
@@ -46,8 +53,12 @@ class Entry:
 
 class EventFeed(Feed):
     feed_type = Atom1Feed
-    author_name = "Censorship Timeline"
-    language = "en"
+
+    def author_name(self):
+        return gettext("Censorship Timeline")
+
+    def language(self):
+        return translation.get_language()
 
     def __call__(self, request, *args, **kwargs):
         unknown = sorted(set(request.GET) - FEED_FILTERS)
@@ -63,11 +74,12 @@ class EventFeed(Feed):
         return subscription.title
 
     def subtitle(self, subscription):
-        return (
-            "Newly published censorship events"
-            + (f" matching {subscription.filters}" if subscription.filters else "")
-            + ", newest first, and every retraction."
-        )
+        if not subscription.filters:
+            return gettext("Newly published censorship events, newest first, and every retraction.")
+        return gettext(
+            "Newly published censorship events matching %(filters)s, newest first, and every "
+            "retraction."
+        ) % {"filters": subscription.filters}
 
     def link(self, subscription):
         return settings.SITE_URL + subscription.timeline_url
@@ -83,20 +95,19 @@ class EventFeed(Feed):
 
     def item_title(self, entry):
         if entry.event is None:
-            return f"Retracted: {entry.public_id}"
+            return gettext("Retracted: %(id)s") % {"id": entry.public_id}
         return entry.event["title"]
 
     def item_description(self, entry):
         if entry.event is None:
-            return format_html(
-                "<p>Event {} was retracted on {}. {}</p>",
-                entry.public_id,
-                entry.at.date().isoformat(),
-                entry.retraction_reason,
-            )
+            retracted = gettext("Event %(id)s was retracted on %(day)s.") % {
+                "id": entry.public_id,
+                "day": entry.at.date().isoformat(),
+            }
+            return format_html("<p>{} {}</p>", retracted, entry.retraction_reason)
         event = entry.event
         return format_html(
-            "<p>{} · {}</p>{}", event["date"]["display"], _place(event), event_html(event)
+            "<p>{} · {}</p>{}", describe(event["date"]["text"]), _place(event), event_html(event)
         )
 
     def item_link(self, entry):
@@ -132,13 +143,16 @@ class Subscription:
 
     @property
     def filters(self):
-        return ", ".join(
-            f"{name} {' or '.join(values)}" for name, values in self.request.GET.lists()
+        either = pgettext("between names, any of which matches", " or ")
+        return pgettext("between names in a list", ", ").join(
+            f"{name} {either.join(values)}" for name, values in self.request.GET.lists()
         )
 
     @property
     def title(self):
-        return "Censorship Timeline" + (f": {self.filters}" if self.filters else "")
+        if not self.filters:
+            return gettext("Censorship Timeline")
+        return gettext("Censorship Timeline: %(filters)s") % {"filters": self.filters}
 
     @property
     def timeline_url(self):
@@ -172,8 +186,12 @@ class Subscription:
 
 def _place(event):
     if event["is_global"]:
-        return "Global"
-    return ", ".join(part for part in (event["locality"], event["country_name"]) if part)
+        return gettext("Global")
+    country = countries.name(event["country"])  # in the feed's language, not the JSON's English
+    if not event["locality"]:
+        return country
+    place = {"locality": event["locality"], "country": country}
+    return gettext("%(locality)s, %(country)s") % place
 
 
 def _bad_request(unknown, filterset):

@@ -11,13 +11,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries import countries
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.drainage import set_override
 from rest_framework import exceptions
 
-from events.choices import Role, Verification
+from events.choices import Role, Verification, english_labels
 from events.dates import InvalidDate, parse_date
 from events.models import Actor, Event, EventCategory, EventType, Platform, Tag
 from events.search import MAX_QUERY_WORDS, query_words
@@ -279,7 +281,7 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=PartialDateField,
         effect=lambda queryset, value, data: _dates(queryset, data, start=value.earliest),
         example="2014",
-        place=Place("From", 2, placeholder="2014"),
+        place=Place(_("From"), 2, placeholder="2014"),
         help_text="Start of the date range: a year, month or day, such as 2014, 2014-05 or "
         "2014-05-27. A month or a year starts on its first day.",
     )
@@ -287,19 +289,19 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=PartialDateField,
         effect=lambda queryset, value, data: _dates(queryset, data, end=value.latest),
         example="2014-05",
-        place=Place("To", 3, placeholder="2014-12"),
+        place=Place(_("To"), 3, placeholder="2014-12"),
         help_text="End of the date range, such as 2014 or 2014-05. A month or a year ends on its "
         "last day: date_from=2014-03&date_to=2014-03 is the whole of March 2014.",
     )
     date_match = ChoiceFilter(
         choices=DATE_MATCH_CHOICES,
         place=Place(
-            "Dates",
+            _("Dates"),
             4,
             options=(
-                ("overlaps", "may overlap the range"),
-                ("within", "certainly within the range"),
-                ("begins", "begin in the range"),
+                ("overlaps", _("may overlap the range")),
+                ("within", _("certainly within the range")),
+                ("begins", _("begin in the range")),
             ),
         ),
         error_messages={
@@ -314,14 +316,14 @@ class EventFilterSet(django_filters.FilterSet):
     type = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.filter(event_type__slug__in=slugs),
         example=["account-removal"],
-        place=Place("Type", 6, choices=True),
+        place=Place(_("Type"), 6, choices=True),
         references=(EventType, "/api/v1/event-types/"),
         help_text="Event type slug, repeatable (OR): type=account-removal.",
     )
     category = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.in_categories(slugs),
         example=["content-control"],
-        place=Place("Category", 5, choices=True),
+        place=Place(_("Category"), 5, choices=True),
         references=(EventCategory, "/api/v1/event-types/"),
         help_text="Category slug, repeatable (OR); includes its types: category=content-control.",
     )
@@ -329,14 +331,15 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=CountryField,
         effect=lambda queryset, codes, data: _filter_countries(queryset, codes),
         example=["CN"],
-        place=Place("Country", 7, choices=True),
+        # A context of its own: django-countries' catalogue, read first, says "Country" (国家).
+        place=Place(pgettext_lazy("a filter", "Country"), 7, choices=True),
         help_text="ISO 3166 code, or 'global' for events that span the world; repeatable (OR): "
         "country=CN&country=IR.",
     )
     actor = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.with_actor_role(slugs, data.get("role")),
         example=["tencent"],
-        place=Place("Actor", 9, placeholder="name or alias", named=True),
+        place=Place(_("Actor"), 9, placeholder=_("name or alias"), named=True),
         references=(Actor, "/api/v1/actors/"),
         help_text="Actor slug, repeatable (OR): actor=tencent.",
     )
@@ -346,20 +349,20 @@ class EventFilterSet(django_filters.FilterSet):
         example=["operated_platform"],
         help_text="Role an actor played, repeatable (OR): role=targeted. Together with actor, "
         "that actor in that role: actor=tencent&role=operated_platform. Roles: "
-        + ", ".join(f"{code} ({label})" for code, label in Role.choices)
+        + ", ".join(f"{code} ({label})" for code, label in english_labels(Role))
         + ".",
     )
     platform = ValuesFilter(
         effect=_linked(Event.platforms.through, "platform"),
         example=["wechat"],
-        place=Place("Platform", 8, placeholder="WeChat", named=True),
+        place=Place(_("Platform"), 8, placeholder=_("WeChat"), named=True),
         references=(Platform, "/api/v1/platforms/"),
         help_text="Platform slug, repeatable (OR): platform=wechat.",
     )
     tag = ValuesFilter(
         effect=_linked(Event.tags.through, "tag"),
         example=["instant-messaging"],
-        place=Place("Tag", 10, placeholder="instant messaging", named=True),
+        place=Place(_("Tag"), 10, placeholder=_("instant messaging"), named=True),
         references=(Tag, "/api/v1/tags/"),
         help_text="Tag slug, repeatable (OR): tag=instant-messaging.",
     )
@@ -367,9 +370,9 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=choices_field(Verification.choices),
         effect=lambda queryset, values, data: queryset.filter(verification__in=values),
         example=["corroborated"],
-        place=Place("Verification", 11, options=tuple(Verification.choices)),
+        place=Place(_("Verification"), 11, options=tuple(Verification.choices)),
         help_text="Verification, repeatable (OR): verification=corroborated. Values: "
-        + ", ".join(f"{code} ({label})" for code, label in Verification.choices)
+        + ", ".join(f"{code} ({label})" for code, label in english_labels(Verification))
         + ".",
     )
     ongoing = FieldFilter(
@@ -388,7 +391,7 @@ class EventFilterSet(django_filters.FilterSet):
     q = TextFilter(
         effect=lambda queryset, value, data: queryset.matching(value),
         example="wechat accounts",
-        place=Place("Words", 1),
+        place=Place(_("Words"), 1),
         help_text="Words searched in titles, summaries (in English and in the original "
         "language), places, actor and platform names and aliases, and quoted passages. Every "
         "word must begin a word of the event, in any letter case: q=arrest wechat finds "

@@ -138,11 +138,13 @@ def filter_choices(version):
     """Return the choices of the reader's filters: what published events refer to, and for
     each named filter the names and aliases a reader may type, and the most used names.
 
-    Kept in the cache under the data version, so never stale, even where the response cache
-    is off: every page shows the same lists, and with a million events they cost a second.
+    Kept in the cache under the data version and the language, so never stale, even where
+    the response cache is off: every page shows the same lists; at a million events they
+    cost a second.
     """
+    language = translation.get_language()  # the lists hold names in it (countries)
     return cache.get_or_set(
-        f"timeline:filter-choices:{version}", _filter_choices, FILTER_CHOICES_SECONDS
+        f"timeline:filter-choices:{version}:{language}", _filter_choices, FILTER_CHOICES_SECONDS
     )
 
 
@@ -157,7 +159,7 @@ def _filter_choices():
     lists = {
         "category": list(EventCategory.objects.public().values_list("slug", "name")),
         "type": [
-            (slug, f"{category}: {name}")
+            (slug, gettext("%(category)s: %(type)s") % {"category": category, "type": name})
             for slug, name, category in EventType.objects.public().values_list(
                 "slug", "name", "category__name"
             )
@@ -232,7 +234,7 @@ def read_names(params, lists):
         if unknown:
             label = str(PLACES[name].label).lower()
             errors[name] = [
-                gettext("No published event names a %(kind)s called \u201c%(name)s\u201d.")
+                gettext("No published event names a %(kind)s called “%(name)s”.")
                 % {"kind": label, "name": value[:60]}
                 for value in unknown
             ]
@@ -298,7 +300,7 @@ def _shown(name, value, lists):
 
 # The conditions a heading or a link names, in words: "on WeChat", "in 2014".
 CONDITIONS = {
-    "q": _("matching \u201c%(names)s\u201d"),
+    "q": _("matching “%(names)s”"),
     "type": _("of type %(names)s"),
     "category": _("in the category %(names)s"),
     "platform": _("on %(names)s"),

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -96,13 +97,18 @@ def decode_cursor(raw, ordering):
     """Return the Cursor that raw names in this ordering, or raise InvalidCursor."""
     if len(raw) > MAX_CURSOR_LENGTH or not CURSOR.fullmatch(raw):
         raise InvalidCursor(
-            f"Not a cursor this site gave out (those are at most {MAX_CURSOR_LENGTH} "
-            "letters, digits, - and _); use the next or previous link."
+            gettext(
+                "Not a cursor this site gave out (those are at most %(length)s letters, "
+                "digits, - and _); use the next or previous link."
+            )
+            % {"length": MAX_CURSOR_LENGTH}
         )
     try:
         token = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         if token["o"] != ordering:
-            raise InvalidCursor("This cursor belongs to another ordering; start again without it.")
+            raise InvalidCursor(
+                gettext("This cursor belongs to another ordering; start again without it.")
+            )
         return Cursor(
             direction={"next": "next", "prev": "prev"}[token["d"]],
             value=_sort_value(SORT_KEYS[ordering].field, token["v"]),
@@ -112,7 +118,7 @@ def decode_cursor(raw, ordering):
         raise
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
         raise InvalidCursor(
-            "Not a cursor this site gave out; use the next or previous link."
+            gettext("Not a cursor this site gave out; use the next or previous link.")
         ) from None
 
 

@@ -1,6 +1,7 @@
 """Counts of published events by one dimension: the API's stats and the timeline's chart."""
 
 from django.db.models import Count, F
+from django.utils.translation import gettext
 from django_countries import countries
 
 from events.choices import Role, Verification
@@ -129,7 +130,7 @@ def _stats_by_country(events):
     return [
         {
             "key": "global" if row["is_global"] else (row["country"] or None),
-            "label": "Global"
+            "label": gettext("Global")  # the API is English; a page says it in its language
             if row["is_global"]
             else (countries.name(row["country"]) if row["country"] else "None"),
             "count": row["count"],

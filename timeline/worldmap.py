@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 
 SVG = "{http://www.w3.org/2000/svg}"
 TOLERANCE = 2.0  # map units (the map is 2,754 wide)
@@ -147,7 +148,10 @@ def draw(counts, names, link):
                 format_html('<g class="country"><path d="{}"/>{}</g>', country.path, marker)
             )
             continue
-        label = f"{names.get(country.code, country.code)}: {count} event{'s' if count != 1 else ''}"
+        label = ngettext("%(country)s: %(count)s event", "%(country)s: %(count)s events", count) % {
+            "country": names.get(country.code, country.code),
+            "count": count,
+        }
         shapes.append(
             format_html(
                 '<a href="{}"><g class="country shade-{}"><title>{}</title>'
@@ -162,6 +166,6 @@ def draw(counts, names, link):
     return format_html(
         '<svg class="worldmap" viewBox="{}" role="group" aria-label="{}">{}</svg>',
         drawing.view_box,
-        "Events per country: each shaded country is a link to its events",
+        gettext("Events per country: each shaded country is a link to its events"),
         mark_safe("".join(shapes)),
     )

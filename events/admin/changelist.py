@@ -14,6 +14,7 @@ from django.core.paginator import EmptyPage, Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django_countries.filters import CountryFilter
 
 from .. import search
@@ -34,7 +35,7 @@ class EstimatedCount(int):
         return super().__new__(cls, rows)
 
     def __str__(self):
-        return f"about {int(self):,}"
+        return gettext("about %(count)s") % {"count": f"{int(self):,}"}
 
 
 class LargeTablePaginator(Paginator):

@@ -13,10 +13,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
 from ..choices import EventStatus
+from ..dates import InvalidDate, describe
 from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
 from ..resources import EventConfirmImportForm, EventImportForm, EventResource
 from .changelist import EventListAdmin, PresentCountryFilter
@@ -35,20 +38,20 @@ WORKFLOW_FIELDS = (
 )
 MOVES = {
     # name: (label, service, statuses it starts from, needs the publish permission)
-    "submit": ("Submit for review", services.event_submit, {EventStatus.DRAFT}, False),
+    "submit": (_("Submit for review"), services.event_submit, {EventStatus.DRAFT}, False),
     "publish": (
-        "Publish",
+        _("Publish"),
         services.event_publish,
         {EventStatus.DRAFT, EventStatus.IN_REVIEW},
         True,
     ),
     "return": (
-        "Return to draft",
+        _("Return to draft"),
         services.event_return_to_draft,
         {EventStatus.IN_REVIEW, EventStatus.PUBLISHED},
         True,
     ),
-    "retract": ("Retract", services.event_retract, {EventStatus.PUBLISHED}, True),
+    "retract": (_("Retract"), services.event_retract, {EventStatus.PUBLISHED}, True),
 }
 
 
@@ -58,7 +61,7 @@ _viewer = threading.local()  # who is looking at the change form, for workflow()
 class YearOverlapFilter(admin.SimpleListFilter):
     """Filter by year the way researchers read dates: events that may have touched that year."""
 
-    title = "year"
+    title = _("year")
     parameter_name = "year"
 
     def lookups(self, request, model_admin):
@@ -104,7 +107,8 @@ class CitationInlineFormSet(forms.BaseInlineFormSet):
         )
         if problems:
             raise ValidationError(
-                f"A published event needs {', '.join(problems)}. Return it to draft first."
+                gettext("A published event needs %(problems)s. Return it to draft first.")
+                % {"problems": services.events.join_problems(problems)}
             )
 
 
@@ -126,8 +130,8 @@ class EventRelationInline(admin.TabularInline):
     model = EventRelation
     fk_name = "from_event"
     autocomplete_fields = ("to_event",)
-    verbose_name = "related event"
-    verbose_name_plural = "related events (this event … the other)"
+    verbose_name = _("related event")
+    verbose_name_plural = _("related events (this event … the other)")
     extra = 0
 
     def get_queryset(self, request):
@@ -142,7 +146,9 @@ class EventCountInline(admin.TabularInline):
 
 class EventAdminForm(forms.ModelForm):
     # The version the curator started from; a save is refused if someone saved since.
-    read_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    read_version = forms.IntegerField(
+        label=_("Read version"), widget=forms.HiddenInput, required=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -214,15 +220,15 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
     fieldsets = (
         (None, {"fields": ("public_id", "title", "summary", "event_type", "tags", "read_version")}),
         (
-            "In the source's language",
+            _("In the source's language"),
             {"fields": ("title_original", "summary_original", "original_language")},
         ),
-        ("When", {"fields": ("date_text", "date_bounds")}),
-        ("Where", {"fields": ("country", "is_global", "locality", ("latitude", "longitude"))}),
-        ("What it hit", {"fields": ("platforms",)}),
-        ("Status", {"fields": ("workflow", "verification", "internal_notes")}),
+        (_("When"), {"fields": ("date_text", "date_bounds")}),
+        (_("Where"), {"fields": ("country", "is_global", "locality", ("latitude", "longitude"))}),
+        (_("What it hit"), {"fields": ("platforms",)}),
+        (_("Status"), {"fields": ("workflow", "verification", "internal_notes")}),
         (
-            "Record",
+            pgettext_lazy("part of a form", "Record"),
             {
                 "classes": ("collapse",),
                 "fields": (
@@ -272,42 +278,35 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
             initial["status"] = import_form.cleaned_data["status"]
         return initial
 
-    @admin.display(description="date", ordering="date_earliest")
+    @admin.display(description=_("date"), ordering="date_earliest")
     def date(self, event):
         return event.date_text
 
-    @admin.display(description="country", ordering="country")
+    @admin.display(description=_("country"), ordering="country")
     def country_name(self, event):
         # Not the field itself: the admin would rebuild the list of 250 countries per row.
         return event.country.name or None
 
-    @admin.display(description="read as")
+    @admin.display(description=_("read as"))
     def date_bounds(self, event):
         if event.date_earliest is None:
             return "-"
-        latest = event.date_latest.isoformat() if event.date_latest else "ongoing"
-        qualifiers = [
-            word
-            for word, flag in (
-                ("approximate", event.date_is_approximate),
-                ("uncertain", event.date_is_uncertain),
-            )
-            if flag
-        ]
-        detail = f"{event.get_date_precision_display().lower()} precision"
-        if qualifiers:
-            detail += ", " + " and ".join(qualifiers)
-        return f"{event.date_display}: {event.date_earliest.isoformat()} to {latest} ({detail})"
+        return gettext("%(date)s: %(earliest)s to %(latest)s (%(detail)s)") % {
+            "date": _date_in_words(event),
+            "earliest": event.date_earliest.isoformat(),
+            "latest": event.date_latest.isoformat() if event.date_latest else gettext("ongoing"),
+            "detail": _date_detail(event),
+        }
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The status line offers only the moves this person may make (see workflow()).
         _viewer.can_publish = request.user.has_perm("events.publish_event")
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def workflow(self, event):
         if event.pk is None:
-            return "Draft (new events start as drafts)"
+            return gettext("Draft (new events start as drafts)")
         can_publish = getattr(_viewer, "can_publish", False)
         links = format_html_join(
             " ",
@@ -319,8 +318,15 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
             ),
         )
         missing = services.event_publication_problems(event=event)
-        needs = f" To publish it needs {', '.join(missing)}." if missing else ""
-        return format_html("<strong>{}</strong>.{} {}", event.get_status_display(), needs, links)
+        needs = ""
+        if missing:
+            needs = gettext("To publish it needs %(problems)s.") % {
+                "problems": services.events.join_problems(missing)
+            }
+        status = format_html(
+            gettext("<strong>{status}</strong>."), status=event.get_status_display()
+        )
+        return format_html("{} {} {}", status, needs, links)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -370,7 +376,11 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
         )
         self.message_user(
             request,
-            format_html("{} may record the same happening as: {}", event.public_id, listed),
+            format_html(
+                gettext("{event} may record the same happening as: {others}"),
+                event=event.public_id,
+                others=listed,
+            ),
             messages.WARNING,
         )
 
@@ -387,14 +397,16 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             self._apply(request, service, event, form.cleaned_data["comment"], move)
             return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
+        missing = services.event_publication_problems(event=event)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "event": event,
             "form": form,
             "label": label,
-            "title": f"{label}: {event.public_id}",
-            "missing": services.event_publication_problems(event=event),
+            "title": gettext("%(move)s: %(event)s") % {"move": label, "event": event.public_id},
+            "missing": missing,
+            "needs": services.events.join_problems(missing),
         }
         return TemplateResponse(request, "admin/events/event/move.html", context)
 
@@ -410,7 +422,8 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
             return False
         self.message_user(
             request,
-            f"{event.public_id} is now {event.get_status_display().lower()}.",
+            gettext("%(event)s is now %(status)s.")
+            % {"event": event.public_id, "status": event.get_status_display().lower()},
             messages.SUCCESS,
         )
         return True
@@ -420,19 +433,19 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
         for event in queryset.order_by("date_earliest", "id"):
             self._apply(request, service, event, comment, move)
 
-    @admin.action(description="Submit selected events for review", permissions=["change"])
+    @admin.action(description=_("Submit selected events for review"), permissions=["change"])
     def submit_selected(self, request, queryset):
         self._apply_to_each(request, queryset, "submit")
 
-    @admin.action(description="Publish selected events", permissions=["publish"])
+    @admin.action(description=_("Publish selected events"), permissions=["publish"])
     def publish_selected(self, request, queryset):
         self._apply_to_each(request, queryset, "publish")
 
-    @admin.action(description="Return selected events to draft", permissions=["publish"])
+    @admin.action(description=_("Return selected events to draft"), permissions=["publish"])
     def return_selected(self, request, queryset):
         self._apply_to_each(request, queryset, "return")
 
-    @admin.action(description="Retract selected events…", permissions=["publish"])
+    @admin.action(description=_("Retract selected events…"), permissions=["publish"])
     def retract_selected(self, request, queryset):
         form = MoveForm(request.POST if "apply" in request.POST else None, reason_required=True)
         if form.is_valid():
@@ -443,7 +456,7 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
             "opts": self.opts,
             "form": form,
             "events": queryset,
-            "title": "Retract events",
+            "title": gettext("Retract events"),
             "action": "retract_selected",
         }
         return TemplateResponse(request, "admin/events/event/retract_selected.html", context)
@@ -454,17 +467,18 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
 
 class MoveForm(forms.Form):
     comment = forms.CharField(
+        label=_("Comment"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
         required=False,
-        help_text="Kept with the event's workflow history.",
+        help_text=_("Kept with the event's workflow history."),
     )
 
     def __init__(self, *args, reason_required=False, **kwargs):
         super().__init__(*args, **kwargs)
         if reason_required:
             self.fields["comment"].required = True
-            self.fields["comment"].label = "Reason"
-            self.fields["comment"].help_text = (
+            self.fields["comment"].label = gettext("Reason")
+            self.fields["comment"].help_text = gettext(
                 "Why the event is retracted. Readers see it on the event's page and in the "
                 "change feed."
             )
@@ -484,17 +498,17 @@ class EventInReviewAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request).filter(status=EventStatus.IN_REVIEW)
         return queryset.prefetch_related("citations")
 
-    @admin.display(description="event", ordering="public_id")
+    @admin.display(description=_("event"), ordering="public_id")
     def open_link(self, event):
         url = reverse("admin:events_event_change", args=[event.pk])
         return format_html('<a href="{}">{}</a>', url, event.public_id)
 
-    @admin.display(description="still needs")
+    @admin.display(description=_("still needs"))
     def missing(self, event):
         problems = services.event_publication_problems(
             event=event, citation_count=len(event.citations.all())
         )
-        return ", ".join(problems) or "nothing: ready to publish"
+        return services.events.join_problems(problems) or gettext("nothing: ready to publish")
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("events.view_event")
@@ -507,3 +521,24 @@ class EventInReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _date_in_words(event):
+    """Return the event's date in words in the curator's language (date_display is English)."""
+    try:
+        return describe(event.date_text)
+    except InvalidDate:  # a form sent back with a date it could not read
+        return event.date_display
+
+
+def _date_detail(event):
+    precision = event.get_date_precision_display().lower()
+    if event.date_is_approximate and event.date_is_uncertain:
+        return gettext("%(precision)s precision, approximate and uncertain") % {
+            "precision": precision
+        }
+    if event.date_is_approximate:
+        return gettext("%(precision)s precision, approximate") % {"precision": precision}
+    if event.date_is_uncertain:
+        return gettext("%(precision)s precision, uncertain") % {"precision": precision}
+    return gettext("%(precision)s precision") % {"precision": precision}

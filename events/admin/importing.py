@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -25,19 +26,26 @@ class ImportingAdmin(ImportMixin):
         if not (result.has_errors() or result.has_validation_errors()):
             return super().process_result(result, request)
         problems = [
-            f"row {error.number}: {error.error}"
-            for _, errors in result.row_errors()
+            _row_problem(error.number, error.error)
+            for _rows, errors in result.row_errors()
             for error in errors
         ]
         problems += [
-            f"row {row.number}: "
-            + "; ".join(f"{field}: {' '.join(texts)}" for field, texts in row.error_dict.items())
+            _row_problem(
+                row.number,
+                "; ".join(f"{field}: {' '.join(texts)}" for field, texts in row.error_dict.items()),
+            )
             for row in result.invalid_rows
         ]
         listed = "; ".join(problems[:MAX_LISTED_ERRORS])
         self.message_user(
             request,
-            f"Nothing was imported: {len(problems)} row(s) have errors. {listed}",
+            gettext("Nothing was imported: %(count)s row(s) have errors. %(problems)s")
+            % {"count": len(problems), "problems": listed},
             messages.ERROR,
         )
         return HttpResponseRedirect(reverse(f"admin:events_{self.opts.model_name}_import"))
+
+
+def _row_problem(number, problem):
+    return gettext("row %(number)s: %(problem)s") % {"number": number, "problem": problem}

@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -47,7 +49,8 @@ class MergeForm(forms.Form):
         queryset=None,
         widget=forms.RadioSelect,
         empty_label=None,
-        help_text="The others' events move to it; their names become its aliases.",
+        label=_("Keep"),
+        help_text=_("The others' events move to it; their names become its aliases."),
     )
 
     def __init__(self, *args, queryset, **kwargs):
@@ -66,12 +69,12 @@ class MergingAdmin:
             actions.pop("merge_selected", None)
         return actions
 
-    @admin.action(description="Merge selected into one…")
+    @admin.action(description=_("Merge selected into one…"))
     def merge_selected(self, request, queryset):
         if not request.user.has_perm(f"events.merge_{self.opts.model_name}"):
             raise PermissionDenied
         if queryset.count() < 2:
-            self.message_user(request, "Select at least two to merge.", messages.ERROR)
+            self.message_user(request, gettext("Select at least two to merge."), messages.ERROR)
             return None
         form = MergeForm(request.POST if "apply" in request.POST else None, queryset=queryset)
         if form.is_valid():
@@ -83,14 +86,15 @@ class MergingAdmin:
                     request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR
                 )
             else:
-                self.message_user(request, f"Merged into {keep}.", messages.SUCCESS)
+                message = gettext("Merged into %(kept)s.") % {"kept": keep}
+                self.message_user(request, message, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "form": form,
             "rows": queryset,
-            "title": f"Merge {self.opts.verbose_name_plural}",
+            "title": gettext("Merge %(rows)s") % {"rows": self.opts.verbose_name_plural},
         }
         return TemplateResponse(request, "admin/events/merge.html", context)
 
@@ -172,7 +176,7 @@ class SourceAdmin(ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin):
     fieldsets = (
         (None, {"fields": ("title", "key", "summary", "kind", "url", "archive_url")}),
         (
-            "Publication",
+            _("Publication"),
             {
                 "fields": (
                     "publisher",
@@ -185,5 +189,5 @@ class SourceAdmin(ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin):
                 )
             },
         ),
-        ("Private", {"classes": ("collapse",), "fields": ("full_text",)}),
+        (_("Private"), {"classes": ("collapse",), "fields": ("full_text",)}),
     )

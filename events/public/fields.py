@@ -29,6 +29,7 @@ from ..choices import (
     Role,
     SourceKind,
     Verification,
+    english_labels,
 )
 from ..models import (
     Actor,
@@ -149,11 +150,11 @@ def _case(expression, labels):
 
 
 def _labels(choices):
-    return [(code, str(label)) for code, label in choices.choices]
+    return english_labels(choices)
 
 
 def _lower_labels(choices):
-    return [(code, str(label).lower()) for code, label in choices.choices]
+    return [(code, label.lower()) for code, label in english_labels(choices)]
 
 
 PUBLISHED = literal(EventStatus.PUBLISHED)

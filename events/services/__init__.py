@@ -19,6 +19,7 @@ from .events import (
     event_search_refresh,
     event_submit,
     events_referencing_changed,
+    events_search_rebuild,
     references_delete,
 )
 from .merges import actor_merge, platform_merge
@@ -43,6 +44,7 @@ __all__ = [
     "event_search_refresh",
     "event_submit",
     "events_referencing_changed",
+    "events_search_rebuild",
     "groups_ensure",
     "platform_merge",
     "references_delete",

@@ -1,12 +1,14 @@
 """Writes to events: ids, saves that refuse stale edits, search text, the publication workflow."""
 
 import difflib
+from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.functions import Length
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, pgettext
 
 from .. import search
 from ..choices import EventStatus
@@ -55,22 +57,59 @@ def _highest_public_number(manager, prefix):
 SEARCH_BATCH = 2000
 
 
-def event_search_refresh(*, event_ids):
-    """Rewrite the search text of some events from their words, names, aliases and quotes."""
-    event_ids = list(event_ids)
+def event_search_refresh(*, event_ids: Iterable[int], events: QuerySet | None = None) -> int:
+    """Rewrite the search text of the events whose words changed; return how many changed.
+
+    `events` is what to read and write through (a migration passes its historical model's).
+    Only the words count, not their order: an event whose words are the same is not written.
+    """
+    events = Event.objects.all() if events is None else events
+    fields = [name for name in SEARCHABLE_FIELDS if _has_field(events.model, name)]
+    event_ids, changed = list(event_ids), 0
     for start in range(0, len(event_ids), SEARCH_BATCH):
-        batch = Event.objects.filter(pk__in=event_ids[start : start + SEARCH_BATCH])
-        events = batch.only(*SEARCHABLE_FIELDS).prefetch_related(
+        batch = events.filter(pk__in=event_ids[start : start + SEARCH_BATCH])
+        read = batch.only(*fields, "search_text").prefetch_related(
             "actor_roles__actor__aliases", "platforms__aliases", "citations"
         )
-        for event in events:
-            event.search_text = search.search_document(*_searchable_words(event))
+        stale = [event for event in read if _search_text_refreshed(event, fields)]
         # bulk_update leaves updated_at alone: the words indexed are not a public change.
-        Event.objects.bulk_update(events, ["search_text"])
+        events.bulk_update(stale, ["search_text"])
+        changed += len(stale)
+    return changed
 
 
-def _searchable_words(event):
-    yield from (getattr(event, name) for name in SEARCHABLE_FIELDS)
+def events_search_rebuild(*, events: QuerySet | None = None) -> int:
+    """Rewrite the search text of every event whose words changed; return how many changed.
+
+    For a change to what a word is (events.search). Ids are read a batch at a time, so a
+    million events are never held in memory at once.
+    """
+    events = (Event.objects.all() if events is None else events).order_by("pk")
+    changed, last = 0, None
+    while True:
+        page = events if last is None else events.filter(pk__gt=last)
+        event_ids = list(page.values_list("pk", flat=True)[:SEARCH_BATCH])
+        if not event_ids:
+            return changed
+        changed += event_search_refresh(event_ids=event_ids, events=events)
+        last = event_ids[-1]
+
+
+def _has_field(model, name):
+    return any(field.name == name for field in model._meta.concrete_fields)
+
+
+def _search_text_refreshed(event, fields):
+    """Set the event's search text from its words; return whether the words changed."""
+    text = search.search_document(*_searchable_words(event, fields))
+    if sorted(text.split()) == sorted(event.search_text.split()):
+        return False
+    event.search_text = text
+    return True
+
+
+def _searchable_words(event, fields=SEARCHABLE_FIELDS):
+    yield from (getattr(event, name) for name in fields)
     for named in [role.actor for role in event.actor_roles.all()] + list(event.platforms.all()):
         yield named.name
         yield from (alias.name for alias in named.aliases.all())
@@ -107,12 +146,17 @@ def event_publication_problems(*, event, citation_count=None):
         citation_count = event.citations.count()
     problems = []
     if citation_count == 0:
-        problems.append("at least one citation")
+        problems.append(gettext("at least one citation"))
     if event.event_type_id is None:
-        problems.append("an event type")
+        problems.append(gettext("an event type"))
     if not event.country and not event.is_global:
-        problems.append("a country, or 'global'")
+        problems.append(gettext("a country, or 'global'"))
     return problems
+
+
+def join_problems(problems):
+    """Return what an event lacks as one phrase: "at least one citation, an event type"."""
+    return pgettext("between the items of a list", ", ").join(problems)
 
 
 class EditConflict(ValidationError):
@@ -159,24 +203,34 @@ def event_conflict_message(*, event, read_version):
     read = history.filter(version=read_version).order_by("-history_date").first()
     latest = history.order_by("-history_date").first()
     if latest is None:
-        return "Someone else saved this event while you were editing it. Reload it."
-    who = latest.history_user.get_username() if latest.history_user else "someone"
-    when = timezone.localtime(latest.history_date).strftime("%-d %B %Y %H:%M")
+        return gettext("Someone else saved this event while you were editing it. Reload it.")
+    who = latest.history_user.get_username() if latest.history_user else gettext("someone")
+    # Translators: a date and time in Django's date format: 5 May 2014 09:30.
+    when = formats.date_format(timezone.localtime(latest.history_date), gettext("j F Y H:i"))
     changes = []
     if read is not None:
         delta = latest.diff_against(
             read, excluded_fields=["version", "updated_at", "updated_by", "search_text"]
         )
         changes = [
-            f"{Event._meta.get_field(change.field).verbose_name}: "
-            f"'{_short(change.old)}' → '{_short(change.new)}'"
+            gettext("%(field)s: '%(old)s' → '%(new)s'")
+            % {
+                "field": Event._meta.get_field(change.field).verbose_name,
+                "old": _short(change.old),
+                "new": _short(change.new),
+            }
             for change in delta.changes
         ]
-    detail = "; ".join(changes) if changes else "its actors, citations or other linked rows"
-    return (
-        f"{who} saved this event at {when}, after you opened it, and changed {detail}. "
-        "Your changes were not saved: reload the event, then make them again."
+    separator = pgettext("between the changes of a field list", "; ")
+    detail = (
+        separator.join(changes)
+        if changes
+        else gettext("its actors, citations or other linked rows")
     )
+    return gettext(
+        "%(who)s saved this event at %(when)s, after you opened it, and changed %(detail)s. "
+        "Your changes were not saved: reload the event, then make them again."
+    ) % {"who": who, "when": when, "detail": detail}
 
 
 def _short(value, length=60):
@@ -201,12 +255,17 @@ def _move(*, event, user, to_status, comment="", **changes):
     allowed_from, permission = MOVES[to_status]
     if user is not None and not user.has_perm(permission):
         raise PermissionDenied(
-            f"You may not make {event.public_id} {to_status.label.lower()}: that is for editors."
+            gettext("You may not make %(event)s %(status)s: that is for editors.")
+            % {"event": event.public_id, "status": to_status.label.lower()}
         )
     if event.status not in allowed_from:
         raise ValidationError(
-            f"{event.public_id} is {event.get_status_display().lower()}; it cannot become "
-            f"{to_status.label.lower()} from there."
+            gettext("%(event)s is %(status)s; it cannot become %(new_status)s from there.")
+            % {
+                "event": event.public_id,
+                "status": event.get_status_display().lower(),
+                "new_status": to_status.label.lower(),
+            }
         )
     from_status = event.status
     event.status = to_status
@@ -240,7 +299,8 @@ def event_publish(*, event, user=None, comment=""):
     problems = event_publication_problems(event=event)
     if problems:
         raise ValidationError(
-            f"{event.public_id} cannot be published yet: it needs {', '.join(problems)}."
+            gettext("%(event)s cannot be published yet: it needs %(problems)s.")
+            % {"event": event.public_id, "problems": join_problems(problems)}
         )
     return _move(event=event, user=user, to_status=EventStatus.PUBLISHED, comment=comment)
 
@@ -254,7 +314,10 @@ def event_retract(*, event, user=None, reason):
     """Withdraw a published event as wrong. It stays in the database and in the change feed."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(f"Say why {event.public_id} is retracted: readers will see it.")
+        raise ValidationError(
+            gettext("Say why %(event)s is retracted: readers will see it.")
+            % {"event": event.public_id}
+        )
     return _move(
         event=event,
         user=user,
@@ -295,7 +358,8 @@ def event_likely_duplicates(*, event, limit=10):
     found = []
     for other in candidates[:200]:
         if other.pk in shared:
-            found.append((other, "same type, overlapping dates, cites a source with the same URL"))
+            reason = gettext("same type, overlapping dates, cites a source with the same URL")
+            found.append((other, reason))
             continue
         if (other.country, other.is_global) != (event.country, event.is_global):
             continue
@@ -303,5 +367,6 @@ def event_likely_duplicates(*, event, limit=10):
             None, event.title.casefold(), other.title.casefold()
         ).ratio()
         if ratio >= TITLE_SIMILARITY:
-            found.append((other, f"same type, country and dates, similar title ({ratio:.0%})"))
+            reason = gettext("same type, country and dates, similar title (%(similarity)s)")
+            found.append((other, reason % {"similarity": f"{ratio:.0%}"}))
     return found[:limit]

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ..choices import AliasKind
 from ..models import Actor, ActorAlias, Event, EventActor, Platform, PlatformAlias, Source
@@ -55,10 +56,12 @@ def platform_merge(*, keep, merge, user=None):
 
 def _others(keep, merge, user, permission):
     if user is not None and not user.has_perm(permission):
-        raise PermissionDenied("Merging is for editors.")
+        raise PermissionDenied(gettext("Merging is for editors."))
     others = [row for row in merge if row.pk != keep.pk]
     if not others:
-        raise ValidationError("Choose at least one other row to merge into the one you keep.")
+        raise ValidationError(
+            gettext("Choose at least one other row to merge into the one you keep.")
+        )
     return others
 
 

@@ -8,12 +8,14 @@ slug or key.
 """
 
 import datetime
+import functools
 import io
 import itertools
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import opencc
 from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -32,7 +34,7 @@ from ..choices import (
     SourceKind,
     Verification,
 )
-from ..dates import describe, parse_date
+from ..dates import describe_for_storage, parse_date
 from ..models import (
     Actor,
     ActorAlias,
@@ -60,7 +62,8 @@ BATCH_EVENTS = 5000
 # About sixty countries, the most recorded first: weights fall off like a Zipf curve.
 COUNTRIES = (  # noqa: SIM905 (a list of codes reads best as one string)
     "CN RU IR TR IN EG SA VN PK BY ET MM TH AE BD KZ UZ AZ VE CU NI TM TJ ID MY PH SG LK KH LA "
-    "NG ZW UG RW KE TZ SD DZ MA TN BH QA KW OM JO IQ SY YE LB IL PS GE AM KG MX BR CO HU PL US"
+    "NG ZW UG RW KE TZ SD DZ MA TN BH QA KW OM JO IQ SY YE LB IL PS GE AM KG MX BR CO HU PL US "
+    "HK TW"
 ).split()
 REGIONS = ("capital", "north", "south", "east", "west", "central province", "border region")
 WORDS = {
@@ -83,6 +86,39 @@ WORDS = {
     "platform-policy-change": ("changes", "its content rules", "its takedown policy", "its terms"),
     "platform-compliance": ("complies with", "takedown orders", "data requests", "removal orders"),
     "related-event": ("reports", "protests", "an election", "a court case"),
+}
+# The original title and summary of some events, in Chinese: for each type (as WORDS) a verb
+# and three objects, each object the Chinese of the English one in the same place.
+ZH_WORDS = {
+    "account-removal": ("关闭", "微信账号", "微信公众号", "频道"),
+    "content-deletion": ("删除", "微博帖子", "微信文章", "视频"),
+    "keyword-filtering": ("过滤", "关键词", "微信搜索词", "话题标签"),
+    "blocking": ("封锁", "网站", "应用", "新闻网站"),
+    "throttling": ("限速", "网络连接", "视频直播", "微信文件上传"),
+    "law-or-regulation": ("通过", "网络言论法", "新闻应用管理规定", "数据安全法"),
+    "judicial-interpretation": ("发布", "网络谣言司法解释", "指导意见", "裁定"),
+    "licensing-rule": ("要求", "博主许可证", "微信实名注册", "许可证"),
+    "campaign-announced": ("宣布", "清朗专项行动", "严打行动", "整改"),
+    "arrest-detention": ("拘留", "博主", "记者", "维权人士"),
+    "sentencing": ("判处", "一名博主", "一名记者", "一名维权人士"),
+    "summons-interrogation": ("约谈", "编辑", "平台负责人", "记者"),
+    "fine": ("罚款", "一家平台", "一家新闻媒体", "一名论坛运营者"),
+    "new-agency": ("设立", "网信办", "领导小组", "工作组"),
+    "network-shutdown": ("切断", "移动互联网", "互联网", "宽带"),
+    "vpn-crackdown": ("封锁", "VPN服务", "代理工具", "翻墙软件"),
+    "platform-policy-change": ("修改", "内容规则", "删帖政策", "用户协议"),
+    "platform-compliance": ("执行", "删帖命令", "数据调取要求", "封号命令"),
+    "related-event": ("报道", "抗议活动", "选举", "法院案件"),
+}
+ZH_ENFORCERS = ("网信办", "公安机关", "法院", "宣传部门", "通信管理局", "平台运营方")
+ZH_PLATFORMS = ("微信", "微信", "微博", "抖音", "QQ", "知乎")  # WeChat the most named
+ZH_ENDINGS = ("各方消息一致。", "相关数字存在争议。")
+# Country: (the share of its events with a Chinese original, their language, the OpenCC
+# conversion from the Simplified tables above, if any).
+ZH_ORIGINALS = {
+    "CN": (0.15, "zh-hans", ""),
+    "HK": (0.6, "zh-hant", "s2hk"),
+    "TW": (0.6, "zh-hant", "s2tw"),
 }
 SYLLABLES = "an bo chen da fei gu hai jin ka li ma na ol pe qi ra sa ti ul va wen xi ya zo".split()  # noqa: SIM905
 COMPANY_WORDS = ("Telecom", "Networks", "Media", "Online", "Digital", "Mobile", "Net", "Group")
@@ -451,6 +487,7 @@ def _events_batch(rng, writer, counts, refs, types, public_ids, first_id, size, 
         hit = rng.sample(refs.platforms, rng.choice((0, 1, 1, 1, 2, 3)))
         enforcer = cast[0][1]
         thing = rng.choice(objects)
+        original = _chinese_original(rng, country, type_slug, objects.index(thing))
         number = rng.choice((None, None, 12, 40, 300, 1200, 25000)) if thing[0] != "a" else None
         place = rng.choice(REGIONS) if rng.random() < 0.5 else ""
         where = "worldwide" if is_global else f"in {countries.name(country)}"
@@ -500,7 +537,7 @@ def _events_batch(rng, writer, counts, refs, types, public_ids, first_id, size, 
                 "date_precision": bounds.precision,
                 "date_is_approximate": bounds.is_approximate,
                 "date_is_uncertain": bounds.is_uncertain,
-                "date_display": describe(bounds.text),
+                "date_display": describe_for_storage(bounds.text),
                 "country": country,
                 "is_global": is_global,
                 "locality": place,
@@ -517,6 +554,7 @@ def _events_batch(rng, writer, counts, refs, types, public_ids, first_id, size, 
                 "search_text": "",
                 "created_by_id": None,
                 "updated_by_id": None,
+                **original,
             }
         )  # fmt: skip
         row = event_rows[-1]
@@ -579,6 +617,26 @@ def _events_batch(rng, writer, counts, refs, types, public_ids, first_id, size, 
     ):
         writer.insert(model, rows)
         counts.add(model, len(rows))
+
+
+def _chinese_original(rng, country, type_slug, thing_index):
+    """Return the original title, summary and language: Chinese for some events in CN, HK, TW."""
+    share, language, conversion = ZH_ORIGINALS.get(country, (0, "", ""))
+    if not share or rng.random() >= share:
+        return {"title_original": "", "summary_original": "", "original_language": ""}
+    verb, *objects = ZH_WORDS.get(type_slug, ZH_WORDS["related-event"])
+    thing, enforcer = objects[thing_index], rng.choice(ZH_ENFORCERS)
+    where, ending = rng.choice(ZH_PLATFORMS), rng.choice(ZH_ENDINGS)
+    title = f"{enforcer}{verb}{thing}"
+    summary = f"据报道，{enforcer}{verb}{where}上的{thing}。{ending}"  # noqa: RUF001 (Chinese comma)
+    if conversion:  # Hong Kong and Taiwan write Traditional characters
+        title, summary = (_converter(conversion).convert(text) for text in (title, summary))
+    return {"title_original": title, "summary_original": summary, "original_language": language}
+
+
+@functools.cache
+def _converter(config):
+    return opencc.OpenCC(config)
 
 
 def _date_text(rng, until):

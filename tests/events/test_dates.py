@@ -1,10 +1,16 @@
+# ruff: noqa: RUF001 (the Chinese dates are written with full-width punctuation)
 import datetime
 import re
 
 import pytest
+from django.urls import reverse
+from django.utils import translation
 
 from events.choices import DatePrecision
-from events.dates import InvalidDate, parse_date
+from events.dates import InvalidDate, describe, describe_for_storage, parse_date
+from events.models import Event
+from tests.admin_forms import form_data
+from tests.factories import EventFactory
 
 D = datetime.date
 
@@ -360,3 +366,105 @@ def test_plain_dates_read_without_pyparsing_match_what_edtf_reads(text, monkeypa
     slow = dates._parse_point(text)
     dates._parse_point.cache_clear()
     assert fast is not None and fast == slow
+
+
+# Dates in words, in each language -----------------------------------------------------------
+
+# text, in English, in Simplified Chinese
+DESCRIBED = [
+    pytest.param("2014-05-27", "27 May 2014", "2014年5月27日", id="day"),
+    pytest.param("2014-03", "March 2014", "2014年3月", id="month"),
+    pytest.param("2014", "2014", "2014年", id="year"),
+    pytest.param("2014-04~", "c. April 2014", "约2014年4月", id="approximate"),
+    pytest.param("2014-05-27?", "27 May 2014 (uncertain)", "2014年5月27日（存疑）", id="uncertain"),
+    pytest.param("2014-05%", "c. May 2014 (uncertain)", "约2014年5月（存疑）", id="both"),
+    pytest.param("2014-21", "Spring 2014", "2014年春季", id="season"),
+    pytest.param("201X", "the 2010s", "2010年代", id="decade"),
+    pytest.param("19XX", "the 1900s", "1900年起的百年间", id="century"),
+    pytest.param("2009-07/..", "since July 2009", "2009年7月至今", id="ongoing"),
+    pytest.param("2009-07-07/..", "since 7 July 2009", "2009年7月7日至今", id="ongoing-day"),
+    pytest.param(
+        "2014-05-27/2014-06-27",
+        "27 May 2014 – 27 June 2014",
+        "2014年5月27日至2014年6月27日",
+        id="span",
+    ),
+    pytest.param(
+        "2014~/2015?",
+        "c. 2014 – 2015 (uncertain)",
+        "约2014年至2015年（存疑）",
+        id="span-qualified",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def language_of_the_thread_restored():
+    """Leave no Chinese behind: a response leaves its language active in the thread."""
+    yield
+    translation.deactivate()
+
+
+@pytest.mark.parametrize(("text", "english", "chinese"), DESCRIBED)
+def test_describe_says_a_date_in_english(text, english, chinese):
+    with translation.override("en-gb"):
+        assert describe(text) == english
+
+
+@pytest.mark.parametrize(("text", "english", "chinese"), DESCRIBED)
+def test_describe_says_a_date_in_simplified_chinese(text, english, chinese):
+    with translation.override("zh-hans"):
+        assert describe(text) == chinese
+
+
+@pytest.mark.parametrize(("text", "english", "chinese"), DESCRIBED)
+def test_a_date_is_stored_in_english_whatever_language_is_active(text, english, chinese):
+    with translation.override("zh-hans"):
+        assert describe_for_storage(text) == english
+        assert describe(text) == chinese  # and the language is left as it was
+
+
+def test_a_refusal_says_what_is_wrong_in_the_curators_language():
+    with translation.override("zh-hans"), pytest.raises(InvalidDate) as error:
+        parse_date("2014-02-30")
+
+    assert str(error.value).startswith("“2014-02-30”中的日是 30，但2014年2月只有 28 天。")
+
+
+def test_an_event_saved_in_chinese_stores_its_date_in_english(db):
+    with translation.override("zh-hans"):
+        event = EventFactory(date_text="2014-04~")
+
+    assert event.date_display == "c. April 2014"
+
+
+def zh_admin(name, *args):
+    with translation.override("zh-hans"):
+        return reverse(f"admin:{name}", args=args)
+
+
+def test_a_curator_in_the_chinese_admin_stores_the_date_in_english(editor_client):
+    add = zh_admin("events_event_add")
+    data = form_data(editor_client.get(add)) | {
+        "title": "微信公众号被关闭",
+        "summary": "据报道，四十余个公众号被关闭。",
+        "date_text": "2014-04~",
+        "country": "CN",
+    }
+
+    response = editor_client.post(add, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Event.objects.get().date_display == "c. April 2014"
+
+
+def test_a_date_changed_in_the_chinese_admin_is_stored_in_english(editor_client):
+    event = EventFactory(date_text="2014-03")
+    change = zh_admin("events_event_change", event.pk)
+    data = form_data(editor_client.get(change)) | {"date_text": "2009-07-07/.."}
+
+    response = editor_client.post(change, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event.refresh_from_db()
+    assert (event.date_text, event.date_display) == ("2009-07-07/..", "since 7 July 2009")

@@ -341,6 +341,22 @@ class TestAGeneratedTimeline:
         assert titled <= listed(client, {"q": word})
         assert event.public_id in listed(client, {"q": event.title})
 
+    def test_some_events_in_china_have_a_chinese_original_that_q_finds(self, generated, client):
+        chinese = generated.exclude(original_language="")
+        in_china = generated.filter(country="CN")
+        on_wechat = chinese.published().filter(
+            Q(title_original__contains="微信") | Q(summary_original__contains="微信")
+        )
+
+        assert set(chinese.values_list("country", "original_language")) <= {
+            ("CN", "zh-hans"),
+            ("HK", "zh-hant"),
+            ("TW", "zh-hant"),
+        }
+        assert 0 < chinese.filter(country="CN").count() < in_china.count() / 3
+        assert on_wechat.exists()
+        assert set(on_wechat.values_list("public_id", flat=True)) <= listed(client, {"q": "微信"})
+
     def test_the_api_finds_one_by_an_actor_named_only_in_its_roles(self, generated, client):
         """The search text holds every actor's name, not only the one the title names."""
         for event in generated.published().order_by("pk"):
@@ -407,6 +423,25 @@ def test_generated_events_never_reuse_the_id_of_a_deleted_imported_event(db):
     assert generated_events().filter(country="RU").exists()
     reused = set(generated_events().values_list("public_id", flat=True)) & deleted
     assert reused == set()
+
+
+def test_events_in_hong_kong_and_taiwan_have_originals_in_traditional_characters(db, monkeypatch):
+    EventTypeFactory()
+    monkeypatch.setattr(synthetic, "COUNTRIES", ["HK", "TW"])
+
+    events_generate(count=60, seed=1, **SMALL)
+
+    originals = generated_events().exclude(original_language="")
+    assert originals.count() > 20  # about six in ten
+    assert set(originals.values_list("original_language", flat=True)) == {"zh-hant"}
+    assert all(
+        text.startswith("據報道") for text in originals.values_list("summary_original", flat=True)
+    )
+
+
+def test_the_chinese_phrases_cover_every_type_the_english_ones_do():
+    assert synthetic.ZH_WORDS.keys() == synthetic.WORDS.keys()
+    assert {len(words) for words in synthetic.ZH_WORDS.values()} == {4}
 
 
 # Reproducible ----------------------------------------------------------------------------

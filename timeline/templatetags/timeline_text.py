@@ -3,7 +3,16 @@
 import re
 
 from django import template
+from django.utils import translation
+from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
+from events.choices import DATA_LANGUAGE
+from events.dates import describe
+
+from ..filters import EventFilterSet
 
 register = template.Library()
 
@@ -11,6 +20,8 @@ register = template.Library()
 # marks end a sentence even with no space after them, as Chinese writes.
 SENTENCE_END = re.compile(r"(.+?(?:[.!?](?=\s|$)|[\u3002\uff01\uff1f]))", re.S)
 LONGEST = 240  # characters: a summary with no sentence end is cut at a word
+# Parameters a page can refuse that have no place on the filter form.
+UNPLACED_LABELS = {"cursor": _("Page"), "ordering": _("Sort")}
 
 
 @register.filter
@@ -20,3 +31,54 @@ def first_sentence(text):
     match = SENTENCE_END.match(text)
     sentence = match[1] if match else text
     return Truncator(sentence).chars(LONGEST)
+
+
+@register.filter
+def event_date(event):
+    """Return an event's date in words in the page's language ("c. April 2014", 约2014年4月)."""
+    return describe(event.date_text)
+
+
+@register.filter
+def original_first(event):
+    """Return whether the page's reader reads the event's original title before the English:
+    when the original is in the page's language (a Chinese title on the Chinese site)."""
+    if not event.title_original:
+        return False
+    return _primary(event.original_language) == _primary(translation.get_language())
+
+
+@register.simple_tag
+def data_lang():
+    """Return the lang attribute of the curated English text, on a page in another language
+    (so that a screen reader reads it as English); nothing on an English page."""
+    if _primary(translation.get_language()) == _primary(DATA_LANGUAGE):
+        return ""
+    return format_html(' lang="{}"', "en")
+
+
+@register.simple_tag
+def chart_year_counts(chart):
+    """Return the years of a chart that hold events, with their events: "2013 2, 2014 5"."""
+    joiner = pgettext("between names in a list", ", ")
+    # Translators: a year of the chart and how many events it holds, such as "2014 5".
+    year_count = pgettext("a year and its events, in the chart's caption", "%(year)s %(events)s")
+    return joiner.join(
+        year_count % {"year": bar["label"], "events": bar["count"]}
+        for bar in chart["bars"]
+        if bar["count"]
+    )
+
+
+@register.filter
+def filter_label(name):
+    """Return a query parameter as the filter form names it: date_from is "From"."""
+    declared = EventFilterSet.base_filters.get(name)
+    if declared is not None and getattr(declared, "place", None) is not None:
+        return declared.place.label
+    return UNPLACED_LABELS.get(name, name)
+
+
+def _primary(code):
+    """Return a language tag's primary subtag: zh for zh-hans and zh-Hant."""
+    return (code or "").split("-")[0].split("_")[0].lower()
