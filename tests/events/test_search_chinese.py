@@ -16,6 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from events import search
 from events.choices import EventStatus
 from events.models import Event
+from events.querysets import public_version
 from events.services import event_search_refresh, events_search_rebuild
 from events.services import events as event_services
 from events.services.synthetic import events_generate
@@ -188,9 +189,11 @@ def test_the_migration_rewrites_search_text_written_before_bigrams(client, monke
     assert not Event.objects.matching("公众号").exists()
     monkeypatch.setattr(event_services, "SEARCH_BATCH", 2)  # several batches of ids
     apps = MigrationExecutor(connection).loader.project_state(("events", MIGRATION)).apps
+    version = public_version()
 
     rebuild_migration.rebuild(apps, SimpleNamespace(connection=connection))
 
+    assert public_version() > version  # cached searches and their ETags are not served again
     rewritten = Event.objects.get(pk=chinese[0].pk).search_text
     assert rewritten == " accounts closed something happened 封锁 锁微 微信 信公 公众 众号"
     assert listed(client, "公众号") == {chinese[0].public_id}
