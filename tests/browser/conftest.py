@@ -156,3 +156,24 @@ def local_only(page):
 
     page.route("**/*", route)
     return left
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe-core, the accessibility checker, from PyPI's axe-playwright-python.
+
+    The package bundles axe-core's script and injects it into the page: nothing is downloaded
+    at run time. Without it the tests that need it are skipped with the command that installs
+    it (a failure in CI, like a missing Chromium).
+    """
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        message = (
+            "The accessibility checks need axe-core from PyPI: "
+            ".venv/bin/pip install -r requirements-dev.txt (axe-playwright-python)"
+        )
+        if os.environ.get("BROWSER_TESTS_REQUIRED"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Axe()
