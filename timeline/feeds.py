@@ -23,7 +23,6 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import condition
-from django_countries import countries
 
 from events.choices import EventStatus
 from events.dates import describe
@@ -35,6 +34,7 @@ from .caching import cache_public_page
 from .event_html import event_html
 from .filters import EventFilterSet
 from .serializers import event_bases
+from .templatetags.timeline_text import place_name
 
 ENTRIES = 50  # the newest; a reader who polls less often than that reads the changes feed
 # The timeline's filters, but not its order: a feed is always newest first.
@@ -107,7 +107,10 @@ class EventFeed(Feed):
             return format_html("<p>{} {}</p>", retracted, entry.retraction_reason)
         event = entry.event
         return format_html(
-            "<p>{} · {}</p>{}", describe(event["date"]["text"]), _place(event), event_html(event)
+            "<p>{} · {}</p>{}",
+            describe(event["date"]["text"]),
+            place_name(event),
+            event_html(event),
         )
 
     def item_link(self, entry):
@@ -182,16 +185,6 @@ class Subscription:
 
     def _link(self, public_id):
         return settings.SITE_URL + reverse("timeline:event-page", args=[public_id])
-
-
-def _place(event):
-    if event["is_global"]:
-        return gettext("Global")
-    country = countries.name(event["country"])  # in the feed's language, not the JSON's English
-    if not event["locality"]:
-        return country
-    place = {"locality": event["locality"], "country": country}
-    return gettext("%(locality)s, %(country)s") % place
 
 
 def _bad_request(unknown, filterset):

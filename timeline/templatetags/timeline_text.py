@@ -6,8 +6,9 @@ from django import template
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+from django_countries import countries
 
 from events.choices import DATA_LANGUAGE
 from events.dates import describe
@@ -37,6 +38,28 @@ def first_sentence(text):
 def event_date(event):
     """Return an event's date in words in the page's language ("c. April 2014", 约2014年4月)."""
     return describe(event.date_text)
+
+
+@register.filter
+def place(event):
+    """Return where an event happened, in the page's language: "Beijing, China", "Global"."""
+    return place_name({name: getattr(event, name) for name in PLACE_FIELDS})
+
+
+# The fields that say where an event happened, by their names in the model and the JSON.
+PLACE_FIELDS = ("is_global", "country", "locality")
+
+
+def place_name(event):
+    """Return a place in words in the active language, from PLACE_FIELDS in a mapping (the
+    event's JSON in a feed, or its fields on a page): the one phrase both say."""
+    is_global, country, locality = (event[name] for name in PLACE_FIELDS)
+    if is_global:
+        return gettext("Global")
+    name = countries.name(getattr(country, "code", country))
+    if not locality:
+        return name
+    return gettext("%(locality)s, %(country)s") % {"locality": locality, "country": name}
 
 
 @register.filter
