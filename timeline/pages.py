@@ -130,7 +130,7 @@ NAMED = {
     if place.named
 }
 SUGGESTED_NAMES = 30
-FILTER_CHOICES_SECONDS = 3600
+DERIVED_SECONDS = 3600  # filter lists and counts: keyed by the data version, never stale
 CLOSEST_NAMES = 3
 
 
@@ -144,7 +144,7 @@ def filter_choices(version):
     """
     language = translation.get_language()  # the lists hold names in it (countries)
     return cache.get_or_set(
-        f"timeline:filter-choices:{version}:{language}", _filter_choices, FILTER_CHOICES_SECONDS
+        f"timeline:filter-choices:{version}:{language}", _filter_choices, DERIVED_SECONDS
     )
 
 
@@ -556,7 +556,7 @@ def _aggregates(request, events, query):
     return cache.get_or_set(
         f"timeline:aggregates:{version}:{translation.get_language()}:{key}",
         lambda: _counted(events),
-        FILTER_CHOICES_SECONDS,
+        DERIVED_SECONDS,
     )
 
 
