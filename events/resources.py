@@ -116,7 +116,11 @@ class EventResource(resources.ModelResource):
         return Event.objects.filter(public_id=public_id).first() if public_id else None
 
     def import_instance(self, instance, row, **kwargs):
-        parsed, errors = read_event_row(row, creating=instance._state.adding)
+        parsed, errors = read_event_row(
+            row,
+            creating=instance._state.adding,
+            publishing=self.status_after_import == EventStatus.PUBLISHED,
+        )
         if errors:
             raise ValidationError(errors)
         for name, value in parsed.scalars.items():
@@ -138,17 +142,17 @@ class EventResource(resources.ModelResource):
         return stored.fingerprint(like=parsed) == parsed.fingerprint(like=parsed)
 
     def save_instance(self, instance, is_create, row, **kwargs):
+        # The record of publication is in parsed only for an event created as published
+        # (read_event_row): a copy of another database keeps its rows' history of change.
         parsed = instance._import
-        first_published_at = parsed.value("first_published_at")
-        if is_create and first_published_at is not None:
-            instance.first_published_at = first_published_at
+        if parsed.value("first_published_at") is not None:
+            instance.first_published_at = parsed.value("first_published_at")
         services.event_save(event=instance, user=self.user)
         _replace_relations(instance, parsed)
         services.event_search_refresh(event_ids=[instance.pk])
         if is_create:
             self._apply_status(instance)
             if parsed.value("updated_at") is not None:
-                # A copy of another database keeps its rows' history of change.
                 Event.objects.filter(pk=instance.pk).update(updated_at=parsed.value("updated_at"))
         elif instance.status == EventStatus.PUBLISHED:
             problems = services.event_publication_problems(event=instance)
@@ -174,17 +178,20 @@ def _cell(row, name):
     return formats.unneutralise(str(value)).strip()
 
 
-def read_event_row(row, creating=True):
+def read_event_row(row, creating=True, publishing=False):
     """Return (ParsedEvent, errors by column) for one CSV or XLSX row, by the registry.
 
     A column the file does not have is left out: an event the import creates takes the
-    model's default for it; an event it updates keeps what it has.
+    model's default for it; an event it updates keeps what it has. The record of
+    publication (first_published_at, updated_at) is read only for an event the import
+    creates as published: a draft imported is a draft, published nowhere as far as this
+    database knows, and deletable.
     """
     parsed, errors = ParsedEvent(), {}
     for public_field in IMPORTED_FIELDS:
         importer = public_field.importer
         name = public_field.name
-        if importer.on_create and not creating:
+        if importer.on_publish and not (creating and publishing):
             continue
         if name not in row and not importer.required:
             if creating and importer.scalar and importer.into != "public_id":

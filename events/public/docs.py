@@ -37,8 +37,8 @@ def _escape(text):
 def _import(public_field):
     if public_field.importer is None:
         return "read-only"
-    if public_field.importer.on_create:
-        return "read for new events"
+    if public_field.importer.on_publish:
+        return "read for new events imported as published"
     return "required" if public_field.importer.required else "read"
 
 

@@ -93,15 +93,16 @@ class Importer:
     """How an import reads a CSV cell back: into an event attribute or a related kind.
 
     parse turns the cell (already stripped and un-neutralised) into a value, or raises
-    ValueError with a message for the curator. on_create: read only for events the import
-    creates (the record of when an event was published and last changed).
+    ValueError with a message for the curator. on_publish: part of the record of
+    publication (when an event was first published and last changed), read only for events
+    the import creates as published; a draft or an event in review has no such record.
     """
 
     into: str
     parse: object = None
     required: str = ""  # the message when the cell is empty; "" when it may be
     scalar: bool = True  # an attribute of Event, rather than something the import builds
-    on_create: bool = False
+    on_publish: bool = False
 
 
 @dataclass(frozen=True)
@@ -567,13 +568,13 @@ EVENT_FIELDS = (
         "When it was first published (UTC, ISO 8601).",
         Kind.MOMENT,
         nullable=True,
-        importer=Importer("first_published_at", formats.read_moment, scalar=False, on_create=True),
+        importer=Importer("first_published_at", formats.read_moment, scalar=False, on_publish=True),
     ),
     event_column(
         "updated_at",
         "When it last changed (UTC, ISO 8601).",
         Kind.MOMENT,
-        importer=Importer("updated_at", formats.read_moment, scalar=False, on_create=True),
+        importer=Importer("updated_at", formats.read_moment, scalar=False, on_publish=True),
     ),
     derived("url", "", "The event's public page."),  # the site's address + id, in documents
     derived("api_url", "", "The event in the API.", csv=False),
