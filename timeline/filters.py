@@ -243,9 +243,21 @@ class EventFilterForm(forms.Form):
 # Effects ---------------------------------------------------------------------------------
 
 
+def _range(queryset, data):
+    """The range of date_from and date_to, applied once by the first of them present (one
+    overlap of two ranges, which the span index answers in one pass, not two)."""
+    start, end = data.get("date_from"), data.get("date_to")
+    return _dates(
+        queryset,
+        data,
+        start=start.earliest if start else None,
+        end=end.latest if end else None,
+    )
+
+
 def _dates(queryset, data, **bounds):
-    """Overlapping (default), within or beginning in the range, as date_match asks; each
-    bound applies on its own."""
+    """Overlapping (default), within or beginning in the range, as date_match asks; either
+    bound may be open."""
     if data.get("date_match") == "within":
         return queryset.within(**bounds)
     if data.get("date_match") == "begins":
@@ -279,7 +291,7 @@ def _roles_alone(queryset, roles, data):
 class EventFilterSet(django_filters.FilterSet):
     date_from = FieldFilter(
         field_class=PartialDateField,
-        effect=lambda queryset, value, data: _dates(queryset, data, start=value.earliest),
+        effect=lambda queryset, value, data: _range(queryset, data),
         example="2014",
         place=Place(_("From"), 2, placeholder="2014"),
         help_text="Start of the date range: a year, month or day, such as 2014, 2014-05 or "
@@ -287,7 +299,9 @@ class EventFilterSet(django_filters.FilterSet):
     )
     date_to = FieldFilter(
         field_class=PartialDateField,
-        effect=lambda queryset, value, data: _dates(queryset, data, end=value.latest),
+        effect=lambda queryset, value, data: (
+            queryset if data.get("date_from") else _range(queryset, data)
+        ),
         example="2014-05",
         place=Place(_("To"), 3, placeholder="2014-12"),
         help_text="End of the date range, such as 2014 or 2014-05. A month or a year ends on its "

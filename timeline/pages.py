@@ -561,11 +561,11 @@ def _aggregates(request, events, query):
 
 
 def _counted(events):
-    days = stats.per_day(events)
+    days, countries = stats.per_day_and_country(events)
     return {
         "years": stats.by_period(days, with_month=False),
         "months": stats.by_period(days, with_month=True),
-        "countries": stats.grouped(events, "country"),
+        "countries": countries,
     }
 
 

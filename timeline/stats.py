@@ -1,5 +1,6 @@
 """Counts of published events by one dimension: the API's stats and the timeline's chart."""
 
+from django.db import connections
 from django.db.models import Count, F
 from django.utils.translation import gettext
 from django_countries import countries
@@ -50,7 +51,7 @@ def per_day(events):
     on the bare column reads the (status, date_earliest) index in order, where EXTRACT per
     row costs more; and one count serves both a yearly and a monthly view.
     """
-    counted = events.values("date_earliest").annotate(count=Count("pk")).order_by("date_earliest")
+    counted = events.values("date_earliest").annotate(count=Count("*")).order_by("date_earliest")
     return [(row["date_earliest"], row["count"]) for row in counted]
 
 
@@ -120,6 +121,38 @@ def _stats_by_row(lookup, model, distinct=False):
     return grouped
 
 
+def per_day_and_country(events):
+    """Return per_day(events) and grouped(events, "country"): the timeline's chart and map.
+
+    PostgreSQL counts both in one pass over the matches (GROUPING SETS): for a filter no
+    one has asked for since the data changed, the counts are most of what the page costs,
+    and the second pass was half of them (2010 at a million events: 45 ms, not 88 ms).
+    """
+    connection = connections[events.db]
+    if connection.vendor != "postgresql":
+        return per_day(events), grouped(events, "country")
+    fields = ("date_earliest", "country", "is_global")
+    matched, params = events.order_by().values(*fields).query.sql_with_params()
+    sql = (
+        "SELECT GROUPING(date_earliest), date_earliest, country, is_global, COUNT(*) "
+        f"FROM ({matched}) AS matched "
+        "GROUP BY GROUPING SETS ((date_earliest), (country, is_global))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    days = sorted((day, count) for by_place, day, _, _, count in rows if not by_place)
+    places = sorted(
+        (
+            (country, is_global, count)
+            for by_place, _, country, is_global, count in rows
+            if by_place
+        ),
+        key=lambda place: (-place[2], place[0]),
+    )
+    return days, [_country_row(*place) for place in places]
+
+
 def _stats_by_country(events):
     values = (
         events.values("country", "is_global")
@@ -127,16 +160,17 @@ def _stats_by_country(events):
         .annotate(count=Count("*"))
         .order_by("-count", "country")
     )
-    return [
-        {
-            "key": "global" if row["is_global"] else (row["country"] or None),
-            "label": gettext("Global")  # the API is English; a page says it in its language
-            if row["is_global"]
-            else (countries.name(row["country"]) if row["country"] else "None"),
-            "count": row["count"],
-        }
-        for row in values
-    ]
+    return [_country_row(row["country"], row["is_global"], row["count"]) for row in values]
+
+
+def _country_row(country, is_global, count):
+    return {
+        "key": "global" if is_global else (country or None),
+        "label": gettext("Global")  # the API is English; a page says it in its language
+        if is_global
+        else (countries.name(country) if country else "None"),
+        "count": count,
+    }
 
 
 MONTHS = [
