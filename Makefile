@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test serve bench soak fuzz install install-dev lint format migrate seed clean
+.PHONY: run test serve worker bench soak fuzz install install-dev lint format migrate seed clean
 
 run: install migrate seed
 	$(BIN)/python manage.py create_demo_users
@@ -17,6 +17,10 @@ test: install-dev
 # Production-like: DEBUG off, static files collected and served by whitenoise, gunicorn.
 serve: install migrate
 	bin/serve
+
+# Runs queued tasks (archiving, link checks) and their retries; needs TASKS_REDIS_URL.
+worker: install migrate
+	$(BIN)/python manage.py rqworker default --with-scheduler
 
 # The benchmark suite against a million generated events on PostgreSQL (minutes, not seconds).
 bench: install-dev

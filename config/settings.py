@@ -359,3 +359,34 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Sources that do not rot: Save Page Now and the link checker (events.services.archiving,
+# events.services.link_checks), run as tasks (events.tasks). ------------------------------------
+# With TASKS_REDIS_URL the tasks go to an RQ queue in Redis, run by `make worker`; without it
+# they run in a thread of the process that asked, so `make run` needs nothing else. The queue
+# needs a Redis database of its own: clearing the cache (REDIS_URL) empties that whole database.
+TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
+if TASKS_REDIS_URL and TASKS_REDIS_URL == REDIS_URL:
+    raise ImproperlyConfigured("TASKS_REDIS_URL must name another Redis database than REDIS_URL.")
+INSTALLED_APPS += ["django_rq"]  # rqworker, rqcron, and the queues' page in the admin
+TASKS_QUEUE = "default"
+RQ_QUEUES = (
+    {TASKS_QUEUE: {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 600}} if TASKS_REDIS_URL else {}
+)
+RQ_SHOW_ADMIN_LINK = bool(TASKS_REDIS_URL)
+# Save Page Now's address. Asking it to save a page tells the Internet Archive what we look at,
+# so with DEBUG on (make run, the test suite) nothing is sent unless ARCHIVE_ENDPOINT is set.
+ARCHIVE_ENDPOINT = (
+    envurl("ARCHIVE_ENDPOINT", "https://web.archive.org")
+    if os.environ.get("ARCHIVE_ENDPOINT") or not DEBUG
+    else ""
+)
+ARCHIVE_TIMEOUT = envint("ARCHIVE_TIMEOUT", 120)  # Save Page Now often takes a minute
+# A failed capture is tried again after each of these waits (Save Page Now answers 429 when
+# asked too often, and often fails for a while).
+ARCHIVE_RETRY_SECONDS = [60, 600, 3600]
+# The link checker: seconds to connect and to wait for each read, redirects followed, and the
+# schedule `manage.py rqcron events.cron` runs it on.
+LINK_CHECK_TIMEOUT = envint("LINK_CHECK_TIMEOUT", 10)
+LINK_CHECK_MAX_REDIRECTS = 5
+LINK_CHECK_CRON = os.environ.get("LINK_CHECK_CRON", "30 3 * * *")

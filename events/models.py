@@ -384,9 +384,43 @@ class Source(TimestampedModel):
         blank=True,
         help_text=_("Private copy of the text, to check quotes against. Never published."),
     )
+    # Written by Save Page Now (events.services.archiving), not typed by curators.
+    archived_at = models.DateTimeField(
+        _("archived at"), null=True, blank=True, help_text=_("When the archive copy was made.")
+    )
+    archive_error = models.CharField(
+        _("archive error"),
+        max_length=500,
+        blank=True,
+        help_text=_("Why the last request to archive it failed; empty once one succeeds."),
+    )
+    # Written by the link checker (events.services.link_checks); private, never published.
+    link_status = models.CharField(
+        _("link status"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the last link check found: 200 OK, 404 Not Found, timed out, ..."),
+    )
+    link_checked_at = models.DateTimeField(
+        _("link checked at"), null=True, blank=True, help_text=_("When the link was last checked.")
+    )
+    is_link_dead = models.BooleanField(
+        _("link is dead"),
+        default=False,
+        help_text=_("The last check found no page at the URL."),
+    )
 
     objects = SourceManager.from_queryset(SourceQuerySet)()
-    history = HistoricalRecords(excluded_fields=["full_text"])
+    # What the machines observe is not a curator's change: it stays out of the history.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "full_text",
+            "archive_error",
+            "link_status",
+            "link_checked_at",
+            "is_link_dead",
+        ]
+    )
 
     class Meta:
         permissions = [("import_source", "Can import sources")]

@@ -4,13 +4,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
+from ..choices import EventStatus
 from ..models import (
     Actor,
     ActorAlias,
@@ -22,6 +26,7 @@ from ..models import (
     Tag,
 )
 from ..resources import ActorResource, PlatformResource, SourceResource
+from ..services.archiving import archiving_enabled
 from .importing import ImportingAdmin
 
 # A URL typed without a scheme is read as https (Django 6's default; 5.2 warns otherwise).
@@ -163,18 +168,70 @@ class PlatformAdmin(NamedAdmin):
     inlines = (PlatformAliasInline,)
 
 
+class LinkFilter(admin.SimpleListFilter):
+    title = _("link")
+    parameter_name = "link"
+
+    def lookups(self, request, model_admin):
+        return [("dead", _("Dead")), ("alive", _("Alive")), ("unchecked", _("Not checked"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "dead":
+                return queryset.filter(is_link_dead=True)
+            case "alive":
+                return queryset.filter(is_link_dead=False, link_checked_at__isnull=False)
+            case "unchecked":
+                return queryset.exclude(url="").filter(link_checked_at__isnull=True)
+        return queryset
+
+
+class ArchiveFilter(admin.SimpleListFilter):
+    title = _("archived copy")
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Archived")), ("no", _("Not archived")), ("failed", _("Failed"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "yes":
+                return queryset.exclude(archive_url="")
+            case "no":
+                return queryset.exclude(url="").filter(archive_url="")
+            case "failed":
+                return queryset.exclude(archive_error="")
+        return queryset
+
+
 @admin.register(Source)
 class SourceAdmin(ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin):
     resource_classes = [SourceResource]
     formfield_overrides = HTTPS_URL_FIELDS
-    list_display = ("title", "publisher", "published_on", "kind", "language", "reliability")
-    list_filter = ("kind", "reliability", "language")
+    list_display = (
+        "title",
+        "publisher",
+        "published_on",
+        "kind",
+        "language",
+        "reliability",
+        "link",
+        "is_archived",
+    )
+    list_filter = ("kind", "reliability", "language", LinkFilter, ArchiveFilter)
     search_fields = ("title", "publisher", "authors", "url", "key")
     autocomplete_fields = ("publisher_actor",)
     prepopulated_fields = {"key": ("title",)}
     date_hierarchy = "published_on"
+    readonly_fields = ("link", "link_checked_at", "archived_at", "archive_error")
+    actions = ("archive_selected",)
+    change_form_template = "admin/events/source/change_form.html"
     fieldsets = (
         (None, {"fields": ("title", "key", "summary", "kind", "url", "archive_url")}),
+        (
+            _("Link and archived copy"),
+            {"fields": ("link", "link_checked_at", "archived_at", "archive_error")},
+        ),
         (
             _("Publication"),
             {
@@ -191,3 +248,63 @@ class SourceAdmin(ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin):
         ),
         (_("Private"), {"classes": ("collapse",), "fields": ("full_text",)}),
     )
+
+    @admin.display(description=_("link"), ordering="is_link_dead")
+    def link(self, source):
+        if source.link_checked_at is None:
+            return "–"
+        if source.is_link_dead:
+            return gettext("Dead: %(status)s") % {"status": source.link_status}
+        return source.link_status
+
+    @admin.display(description=_("archived"), boolean=True, ordering="archive_url")
+    def is_archived(self, source):
+        return bool(source.archive_url)
+
+    def get_urls(self):
+        archive = self.admin_site.admin_view(self.archive_view)
+        return [
+            path("<int:pk>/archive/", archive, name="events_source_archive"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description=_("Archive selected sources now"), permissions=["change"])
+    def archive_selected(self, request, queryset):
+        self._archive(request, queryset)
+
+    def archive_view(self, request, pk):
+        """Confirm, then archive one source now (the change page's "Archive now")."""
+        source = get_object_or_404(Source, pk=pk)
+        if not self.has_change_permission(request, source):
+            raise PermissionDenied
+        change_page = reverse("admin:events_source_change", args=[source.pk])
+        if request.method == "POST":
+            self._archive(request, Source.objects.filter(pk=source.pk))
+            return HttpResponseRedirect(change_page)
+        # Archiving tells the Internet Archive what we look at: name the unpublished events.
+        unpublished = source.citations.exclude(event__status=EventStatus.PUBLISHED)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "source": source,
+            "title": gettext("Archive now: %(source)s") % {"source": source},
+            "unpublished": unpublished.select_related("event").order_by("event__public_id"),
+            "change_page": change_page,
+        }
+        return TemplateResponse(request, "admin/events/source/archive.html", context)
+
+    def _archive(self, request, queryset):
+        if not archiving_enabled():
+            self.message_user(
+                request, gettext("Archiving is off: set ARCHIVE_ENDPOINT."), messages.ERROR
+            )
+            return
+        queued = services.sources_archive_later(sources=queryset)
+        if not queued:
+            self.message_user(request, gettext("No source with a URL selected."), messages.WARNING)
+            return
+        message = gettext(
+            "Asked the Internet Archive to save %(count)s source(s). The copy's address "
+            "appears on each when it is saved; a failure shows under 'Link and archived copy'."
+        )
+        self.message_user(request, message % {"count": queued}, messages.SUCCESS)

@@ -6,6 +6,7 @@ from .accounts import (
     demo_user_create,
     groups_ensure,
 )
+from .archiving import sources_archive_later
 from .events import (
     EditConflict,
     event_allocate_public_id,
@@ -22,6 +23,7 @@ from .events import (
     events_search_rebuild,
     references_delete,
 )
+from .link_checks import sources_check_links, sources_dead_or_unarchived
 from .merges import actor_merge, platform_merge
 from .releases import release_load, release_make, release_path_reader, release_tables
 from .seeds import SEED_CHANGE_REASON, seed_load, source_seed
@@ -54,4 +56,7 @@ __all__ = [
     "release_tables",
     "seed_load",
     "source_seed",
+    "sources_archive_later",
+    "sources_check_links",
+    "sources_dead_or_unarchived",
 ]

@@ -14,6 +14,7 @@ from .. import search
 from ..choices import EventStatus
 from ..models import Event, EventTransition, PublicIdSequence
 from ..public.fields import SEARCHABLE_FIELDS
+from .archiving import event_sources_archive_later
 
 GLOBAL_AREA = "WW"  # not an ISO 3166 code; ids of events that span the world
 UNKNOWN_AREA = "XX"  # a draft saved before its country is known
@@ -302,7 +303,10 @@ def event_publish(*, event, user=None, comment=""):
             gettext("%(event)s cannot be published yet: it needs %(problems)s.")
             % {"event": event.public_id, "problems": join_problems(problems)}
         )
-    return _move(event=event, user=user, to_status=EventStatus.PUBLISHED, comment=comment)
+    event = _move(event=event, user=user, to_status=EventStatus.PUBLISHED, comment=comment)
+    # Not before: asking the Internet Archive for a page tells it what curators look into.
+    event_sources_archive_later(event=event)
+    return event
 
 
 def event_return_to_draft(*, event, user=None, comment=""):
