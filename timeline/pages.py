@@ -9,18 +9,21 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.utils import flatatt
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django_countries import countries
 
@@ -637,11 +640,35 @@ def event_page(request, public_id):
     event = get_object_or_404(queryset, public_id=public_id)
     if event.status == EventStatus.RETRACTED:
         return render(request, "timeline/event_retracted.html", {"event": event}, status=410)
+    return render(request, "timeline/event_detail.html", _event_context(event))
+
+
+@never_cache
+def event_preview(request, public_id):
+    """The public page of an event not yet published (a draft, or one in review), as it will
+    read once published: for signed-in staff who may see events, never cached or indexed.
+    A published event's preview is its page."""
+    if not (request.user.is_active and request.user.is_staff):
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not request.user.has_perm("events.view_event"):
+        raise PermissionDenied
+    event = get_object_or_404(Event.objects.for_api(), public_id=public_id)
+    if event.status in (EventStatus.PUBLISHED, EventStatus.RETRACTED):
+        return redirect("timeline:event-page", public_id=event.public_id)
+    # Cited as it will be if published today: the copy in memory only, never saved.
+    event.first_published_at = event.first_published_at or timezone.now()
+    context = _event_context(event) | {"preview": True}
+    response = render(request, "timeline/event_detail.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _event_context(event):
     roles = groupby(
         sorted(event.actor_roles.all(), key=lambda role: (role.role, role.id)),
         key=lambda role: role.get_role_display(),
     )
-    context = {
+    return {
         "event": event,
         "roles": [(label, list(items)) for label, items in roles],
         "sources": _sources_with_quotes(event),
@@ -650,7 +677,6 @@ def event_page(request, public_id):
             event, accessed=timezone.now().date(), release=citing.release_holding(event)
         ),
     }
-    return render(request, "timeline/event_detail.html", context)
 
 
 def _sources_with_quotes(event):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("data/<int:number>/", data.release_page, name="release"),
     path("data/<int:number>/<str:name>", data.release_file, name="release-file"),
     path("events/<str:public_id>/", pages.event_page, name="event-page"),
+    path("events/<str:public_id>/preview/", pages.event_preview, name="event-preview"),
     path("actors/<slug:slug>/", pages.actor_page, name="actor-page"),
     path("platforms/<slug:slug>/", pages.platform_page, name="platform-page"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -683,6 +683,8 @@ def _event_visits():
         status = statuses.get(public_id)
         page = {EventStatus.PUBLISHED: 200, EventStatus.RETRACTED: 410}.get(status, 404)
         visits.append(visit("timeline:event-page", public_id, status=page))
+        # Staff only, whatever the event: a reader is sent to sign in, hidden or not.
+        visits.append(visit("timeline:event-preview", public_id, status=302))
         if status != EventStatus.PUBLISHED:
             # Refused before any format is chosen: JSON and one streamed format will do.
             visits.append(visit("api:event-detail", public_id, status=404))
