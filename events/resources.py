@@ -6,12 +6,19 @@ import is one transaction; every bad row is reported with its row number and not
 written.
 """
 
+import dataclasses
+import datetime
+import difflib
+import itertools
+import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 
+import tablib
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
@@ -19,7 +26,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 
 from . import formats, services
 from .choices import ActorKind, EventStatus, PlatformKind, SourceKind
-from .dates import InvalidDate
+from .dates import InvalidDate, parse_date
 from .links import normalise_url
 from .models import (
     Actor,
@@ -54,8 +61,18 @@ class EventImportForm(ImportForm):
     )
 
 
+class NewNameChoices(forms.MultipleChoiceField):
+    """The preview's checkboxes, one per new actor or platform name: any key comes back."""
+
+    def valid_value(self, value):
+        return isinstance(value, str) and len(value) <= NEW_NAME_KEY_LENGTH
+
+
 class EventConfirmImportForm(ConfirmImportForm):
     status = forms.ChoiceField(choices=STATUS_CHOICES, widget=forms.HiddenInput)
+    new_names = NewNameChoices(
+        label=_("New names"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
 
 @dataclass
@@ -80,17 +97,241 @@ class ParsedEvent:
         if like is not None:
             scalars = {key: scalars.get(key) for key in like.scalars}
             values = {key: values.get(key) for key in like.values if key in COMPARED}
-        return (sorted(scalars.items()), sorted((k, v) for k, v in values.items() if k in COMPARED))
+        values = {k: sorted(v) if k in UNORDERED else v for k, v in values.items() if k in COMPARED}
+        return (sorted(scalars.items()), sorted(values.items()))
 
 
 # What an unchanged row must match; the rest (names of new types, the record of publication)
 # only matters when the import creates something.
 COMPARED = {"type_slug", "actors", "platforms", "tags", "counts", "sources", "quotes"}
+UNORDERED = {"platforms", "tags"}  # shown in the order of their ids, whatever the file's
 EVENT_COLUMNS = [public_field.name for public_field in IMPORTED_FIELDS]
+# Event fields that set_date fills from the date column, validated with it.
+DATE_FIELDS = {
+    "date_text",
+    "date_earliest",
+    "date_latest",
+    "date_precision",
+    "date_is_approximate",
+    "date_is_uncertain",
+    "date_display",
+}
+COLUMN_OF_FIELD = {f.model_field or f.importer.into: f.name for f in IMPORTED_FIELDS} | {
+    name: "date" for name in DATE_FIELDS
+}
+NEW_NAME_KEY_LENGTH = 400
+CLOSEST_CUTOFF = 0.75  # difflib ratio for "closest existing" (Gooogle → Google: 0.92)
+TITLE_SIMILARITY = 0.9  # difflib ratio for a "very similar title"
+LISTED_DUPLICATES = 3
+LOOKUP_BATCH = 500
+
+
+class NameIndex:
+    """Actors or platforms by casefolded name and alias, read once per import.
+
+    Python's casefold, not the database's: SQLite's LIKE and lower() fold ASCII only, and
+    one query per name was most of what a large import cost.
+    """
+
+    def __init__(self, model, alias_model, kind):
+        self.model, self.kind, self.found, self._closest = model, kind, {}, {}
+        for pk, name in model.objects.values_list("pk", "name"):
+            self.found.setdefault(name.casefold(), (pk, name))
+        parent = alias_model._meta.get_field(kind).attname
+        for pk, name, alias in alias_model.objects.values_list(parent, f"{kind}__name", "name"):
+            self.found.setdefault(alias.casefold(), (pk, name))
+
+    def get(self, name):
+        """Return (pk, name as stored) for a name or alias, in any case, or None."""
+        return self.found.get(name.casefold())
+
+    def add(self, row):
+        self.found[row.name.casefold()] = (row.pk, row.name)
+
+    def key(self, name):
+        return f"{self.kind}:{name.casefold()}"[:NEW_NAME_KEY_LENGTH]
+
+    def describe_new(self, name):
+        """Return "new actor 'Gooogle' (closest existing: Google)"."""
+        folded = name.casefold()
+        if folded not in self._closest:
+            match = difflib.get_close_matches(folded, self.found, n=1, cutoff=CLOSEST_CUTOFF)
+            self._closest[folded] = self.found[match[0]][1] if match else None
+        closest = self._closest[folded]
+        if closest is None:
+            return gettext("new %(kind)s '%(name)s' (nothing close exists)") % {
+                "kind": self.model._meta.verbose_name,  # "actor", in the page's language
+                "name": name,
+            }
+        return gettext("new %(kind)s '%(name)s' (closest existing: %(closest)s)") % {
+            "kind": self.model._meta.verbose_name,
+            "name": name,
+            "closest": closest,
+        }
+
+
+class ImportLookups:
+    """What a whole file refers to, read in a few queries before its first row.
+
+    Types, actors, platforms and tags whole (hundreds or thousands of rows); events and
+    sources only for the ids and URLs the file has.
+    """
+
+    def __init__(self, dataset):
+        self.types = {}
+        for event_type in EventType.objects.select_related("category"):
+            self.add_type(event_type)
+        self.actors = NameIndex(Actor, ActorAlias, "actor")
+        self.platforms = NameIndex(Platform, PlatformAlias, "platform")
+        self.tags = {name.casefold(): pk for pk, name in Tag.objects.values_list("pk", "name")}
+        column = dataset.headers or []
+        cells = [dict(zip(column, values, strict=False)) for values in dataset]
+        ids = {_cell(row, "id") for row in cells} - {""}
+        self.events = {
+            event.public_id: event for event in _in_batches(Event.objects, "public_id", ids)
+        }
+        self.sources = {
+            source.url: source
+            for source in _in_batches(Source.objects, "url", _source_urls(cells) - {""})
+        }
+
+    def add_type(self, event_type):
+        self.types.setdefault(event_type.name.casefold(), event_type)
+        self.types[event_type.slug.casefold()] = event_type
+
+    def event_type(self, cell):
+        return self.types.get((cell or "").casefold())
+
+
+def _in_batches(manager, field_name, values):
+    values = sorted(values)
+    for start in range(0, len(values), LOOKUP_BATCH):
+        yield from manager.filter(**{f"{field_name}__in": values[start : start + LOOKUP_BATCH]})
+
+
+def _source_urls(rows):
+    urls = set()
+    for row in rows:
+        try:
+            sources = formats.read_many(formats.parse_source)(_cell(row, "sources"))
+        except (ValueError, TypeError):
+            continue
+        urls |= {normalise_url(url) for _title, _publisher, _day, url in sources}
+    return urls
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An event, stored or in the file, as the duplicate check compares it."""
+
+    label: str  # CN-2014-0003, or "row 7"
+    title: str
+    type_key: str  # the type's slug, casefolded
+    place: str  # the country code, "global", or "" when unknown
+    earliest: datetime.date | None
+    latest: datetime.date | None  # None: ongoing
+    pk: int | None = None
+    row: int | None = None
+
+    def overlaps(self, other):
+        if self.earliest is None or other.earliest is None:
+            return False
+        return self.earliest <= (other.latest or datetime.date.max) and other.earliest <= (
+            self.latest or datetime.date.max
+        )
+
+
+def _words(title):
+    return set(re.findall(r"\w+", title.casefold()))
+
+
+class DuplicateFinder:
+    """Likely duplicates of each row, in the database and in the rest of the file.
+
+    Likely: the same type, overlapping dates and the same country; or a very similar title
+    (difflib ratio of at least TITLE_SIMILARITY), whatever the type. Every stored event that
+    is not retracted is read once, a few columns each (100,000 events: well under a second),
+    and compared in memory: a query per row was most of a large import's time.
+    """
+
+    def __init__(self, file_candidates):
+        self.file = file_candidates
+        self.by_place = defaultdict(list)
+        self.by_word = defaultdict(list)
+        words = set().union(*(_words(c.title) for c in file_candidates))
+        for candidate in itertools.chain(self._stored(), file_candidates):
+            if candidate.place:
+                self.by_place[(candidate.type_key, candidate.place)].append(candidate)
+            for word in _words(candidate.title) & words:
+                self.by_word[word].append(candidate)
+
+    def _stored(self):
+        slugs = dict(EventType.objects.values_list("pk", "slug"))
+        columns = ("pk", "public_id", "title", "event_type_id", "country", "is_global")
+        rows = (
+            Event.objects.exclude(status=EventStatus.RETRACTED)
+            .order_by()
+            .values_list(*columns, "date_earliest", "date_latest")
+            .iterator(chunk_size=5000)
+        )
+        for pk, public_id, title, type_id, country, is_global, earliest, latest in rows:
+            place = "global" if is_global else (country or "")
+            type_key = slugs.get(type_id, "").casefold()
+            yield Candidate(public_id, title, type_key, place, earliest, latest, pk=pk)
+
+    def check(self, me):
+        """Return messages naming the likely duplicates of `me` (a file candidate)."""
+        found = {}
+        for other in self.by_place.get((me.type_key, me.place), ()):
+            if self._other(me, other) and me.overlaps(other):
+                found[other.label] = (other, gettext("same type, country and overlapping dates"))
+        for other, ratio in self._similar_titles(me):
+            found.setdefault(
+                other.label,
+                (other, gettext("very similar title (%(ratio)s)") % {"ratio": f"{ratio:.0%}"}),
+            )
+        messages = [
+            gettext("likely duplicate of %(label)s '%(title)s': %(reason)s")
+            % {"label": other.label, "title": Truncator(other.title).chars(80), "reason": why}
+            for other, why in list(found.values())[:LISTED_DUPLICATES]
+        ]
+        if len(found) > LISTED_DUPLICATES:
+            messages.append(
+                gettext("and %(count)s more likely duplicates")
+                % {"count": len(found) - LISTED_DUPLICATES}
+            )
+        return messages
+
+    def _other(self, me, other):
+        return other is not me and (me.pk is None or other.pk != me.pk)
+
+    def _similar_titles(self, me):
+        words = sorted(_words(me.title), key=lambda word: len(self.by_word.get(word, ())))
+        title = me.title.casefold()
+        seen = set()
+        # A very similar title shares its rarest words: look only where they are.
+        for word in words[:2]:
+            for other in self.by_word.get(word, ()):
+                if id(other) in seen or not self._other(me, other):
+                    continue
+                seen.add(id(other))
+                matcher = difflib.SequenceMatcher(None, title, other.title.casefold())
+                if matcher.real_quick_ratio() < TITLE_SIMILARITY:
+                    continue
+                if matcher.quick_ratio() >= TITLE_SIMILARITY:
+                    ratio = matcher.ratio()
+                    if ratio >= TITLE_SIMILARITY:
+                        yield other, ratio
 
 
 class EventResource(resources.ModelResource):
-    """Events by the registry's columns (events.public.fields.IMPORTED_FIELDS), keyed by id."""
+    """Events by the registry's columns (events.public.fields.IMPORTED_FIELDS), keyed by id.
+
+    The preview (a dry run) reads and checks every row but writes no event: what it shows
+    comes from the file and from what the database already holds, looked up once per file.
+    Names of actors and platforms the database does not know are listed for the editor to
+    tick; a row naming one the editor did not tick is refused on confirm.
+    """
 
     id = fields.Field(attribute="public_id", column_name="id")
 
@@ -102,25 +343,58 @@ class EventResource(resources.ModelResource):
         report_skipped = True
         clean_model_instances = False  # Event.clean runs in import_instance, with our messages
 
-    def __init__(self, status_after_import=EventStatus.DRAFT, user=None, **kwargs):
+    def __init__(self, status_after_import=EventStatus.DRAFT, user=None, new_names=(), **kwargs):
         super().__init__(**kwargs)
         self.status_after_import = status_after_import or EventStatus.DRAFT
         self.user = user
+        self.ticked_names = set(new_names or ())
+        self.lookups = self.duplicates = None
+        self.new_names = {}  # key -> (description, [row numbers]), for the preview
+        self.notes = defaultdict(list)  # row number -> warnings
+        self.row_ids = {}  # public id -> the first row number bringing it
+        self.saved = []  # pks of the events written, their search text refreshed at the end
+
+    @classmethod
+    def import_columns(cls):
+        """Return the registry's fields the import reads, for the import page's table."""
+        return IMPORTED_FIELDS
+
+    @classmethod
+    def template_dataset(cls):
+        """Return the import template: every column the import reads, and one example row."""
+        dataset = tablib.Dataset(headers=EVENT_COLUMNS)
+        dataset.append([f.importer.example for f in IMPORTED_FIELDS])
+        return dataset
 
     def get_import_fields(self):
         # What the import page lists as the columns it reads: every importable column.
         return [fields.Field(attribute=name, column_name=name) for name in EVENT_COLUMNS]
 
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self.lookups = ImportLookups(dataset)
+        self.duplicates = DuplicateFinder(self._file_candidates(dataset))
+
+    def _file_candidates(self, dataset):
+        self.candidates = {}
+        for number, values in enumerate(dataset, 1):
+            row = dict(zip(dataset.headers, values, strict=False))
+            candidate = _candidate(row, number, self.lookups)
+            if candidate is not None:  # a row whose date cannot be read is refused anyway
+                self.candidates[number] = candidate
+        return list(self.candidates.values())
+
     def get_instance(self, instance_loader, row):
         public_id = _cell(row, "id")
-        return Event.objects.filter(public_id=public_id).first() if public_id else None
+        return self.lookups.events.get(public_id) if public_id else None
 
     def import_instance(self, instance, row, **kwargs):
-        parsed, errors = read_event_row(
-            row,
-            creating=instance._state.adding,
-            publishing=self.status_after_import == EventStatus.PUBLISHED,
-        )
+        number, dry_run = kwargs.get("row_number"), self._is_dry_run(kwargs)
+        creating = instance._state.adding
+        publishing = self.status_after_import == EventStatus.PUBLISHED
+        parsed, errors = read_event_row(row, creating, publishing, self.lookups)
+        errors |= self._check_id(row, number, creating)
+        errors |= self._check_names(parsed, number, dry_run)
         if errors:
             raise ValidationError(errors)
         for name, value in parsed.scalars.items():
@@ -129,10 +403,67 @@ class EventResource(resources.ModelResource):
             instance.set_date(instance.date_text)
         except InvalidDate as error:
             raise ValidationError({"date": str(error)}) from error
-        if instance._state.adding:
+        if creating:
             instance.public_id = _cell(row, "id")
-        instance.event_type = _event_type(parsed)
+        _validate(instance, parsed)
+        instance.event_type = _event_type(parsed, self.lookups)
+        parsed.values["type_slug"] = instance.event_type.slug  # a name in the file, or any case
         instance._import = parsed
+        self._note_duplicates(number, instance)
+
+    def _check_id(self, row, number, creating):
+        public_id = _cell(row, "id")
+        if not public_id:
+            return {}
+        first = self.row_ids.setdefault(public_id, number)
+        if first != number:
+            return {"id": gettext("Row %(row)s has the same id.") % {"row": first}}
+        return {}
+
+    def _check_names(self, parsed, number, dry_run):
+        """Note new actor and platform names; on confirm, refuse those not ticked."""
+        errors = {}
+        if "actors" in parsed.values:
+            actors = parsed.values["actors"]
+            names = [name for name, _role in actors]
+            names = self._known(self.lookups.actors, names, number, dry_run, errors, "actors")
+            parsed.values["actors"] = [
+                (name, role) for name, (_cell, role) in zip(names, actors, strict=True)
+            ]
+        if "platforms" in parsed.values:
+            names = parsed.values["platforms"]
+            names = self._known(self.lookups.platforms, names, number, dry_run, errors, "platforms")
+            parsed.values["platforms"] = names
+        return errors
+
+    def _known(self, index, names, number, dry_run, errors, column):
+        """Return the names as stored (an unchanged row is then skipped); note the new ones,
+        or on confirm refuse those the editor did not tick."""
+        known = []
+        for name in names:
+            found = index.get(name)
+            known.append(found[1] if found else name)
+            if found is not None:
+                continue
+            described = index.describe_new(name)
+            if dry_run:
+                self.new_names.setdefault(index.key(name), (described, []))[1].append(number)
+                self.notes[number].append(described)
+            elif index.key(name) not in self.ticked_names:
+                message = gettext(
+                    "%(new)s was not ticked as new on the preview, so it is not created: "
+                    "correct the name, or tick it on the preview."
+                )
+                errors.setdefault(column, []).append(message % {"new": described})
+        return known
+
+    def _note_duplicates(self, number, instance):
+        me = self.candidates.get(number)
+        if me is None:
+            return
+        if instance.pk is not None and me.pk != instance.pk:
+            me = dataclasses.replace(me, pk=instance.pk)
+        self.notes[number].extend(self.duplicates.check(me))
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if import_validation_errors or instance._state.adding:
@@ -142,31 +473,130 @@ class EventResource(resources.ModelResource):
         return stored.fingerprint(like=parsed) == parsed.fingerprint(like=parsed)
 
     def save_instance(self, instance, is_create, row, **kwargs):
+        if self._is_dry_run(kwargs):
+            self._check_publication(instance, is_create)
+            return  # the preview writes no event: confirm does
         # The record of publication is in parsed only for an event created as published
         # (read_event_row): a copy of another database keeps its rows' history of change.
         parsed = instance._import
         if parsed.value("first_published_at") is not None:
             instance.first_published_at = parsed.value("first_published_at")
         services.event_save(event=instance, user=self.user)
-        _replace_relations(instance, parsed)
-        services.event_search_refresh(event_ids=[instance.pk])
+        _replace_relations(instance, parsed, self.lookups, creating=is_create)
+        self.saved.append(instance.pk)
         if is_create:
             self._apply_status(instance)
             if parsed.value("updated_at") is not None:
                 Event.objects.filter(pk=instance.pk).update(updated_at=parsed.value("updated_at"))
         elif instance.status == EventStatus.PUBLISHED:
-            problems = services.event_publication_problems(event=instance)
-            if problems:
-                raise ValidationError(
-                    gettext("A published event needs %(problems)s.")
-                    % {"problems": services.events.join_problems(problems)}
-                )
+            self._check_publication(instance, is_create)
+
+    def _check_publication(self, instance, is_create):
+        """Refuse a row whose event would be published without what publication needs."""
+        parsed = instance._import
+        if is_create and self.status_after_import != EventStatus.PUBLISHED:
+            return
+        if not is_create and instance.status != EventStatus.PUBLISHED:
+            return
+        if "sources" in parsed.values:
+            citations = len(parsed.values["sources"])
+        else:
+            citations = instance.citations.count() if instance.pk else 0
+        problems = services.event_publication_problems(event=instance, citation_count=citations)
+        if not problems:
+            return
+        if is_create:
+            message = gettext("%(event)s cannot be published yet: it needs %(problems)s.")
+        else:
+            message = gettext("A published event needs %(problems)s.")
+        raise ValidationError(
+            message
+            % {
+                "event": instance.public_id or gettext("This event"),
+                "problems": services.events.join_problems(problems),
+            }
+        )
 
     def _apply_status(self, event):
         if self.status_after_import == EventStatus.IN_REVIEW:
             services.event_submit(event=event, user=self.user, comment=IMPORTED_COMMENT)
         elif self.status_after_import == EventStatus.PUBLISHED:
             services.event_publish(event=event, user=self.user, comment=IMPORTED_COMMENT)
+
+    def after_import_row(self, row, row_result, **kwargs):
+        super().after_import_row(row, row_result, **kwargs)
+        row_result.row_number = kwargs.get("row_number")
+        row_result.title = _cell(row, "title")
+        row_result.notes = self.notes.pop(row_result.row_number, [])
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        result.new_names = [
+            (key, described, rows) for key, (described, rows) in self.new_names.items()
+        ]
+        if not self._is_dry_run(kwargs) and self.saved:
+            # Once for the file, not once a row: the words of a thousand events in a few queries.
+            services.event_search_refresh(event_ids=self.saved)
+
+
+def _candidate(row, number, lookups):
+    """Return the row as a duplicate Candidate, or None if it cannot be read that far."""
+    title = _cell(row, "title")
+    try:
+        bounds = parse_date(_cell(row, "date"))
+        is_global = formats.read_boolean(_cell(row, "is_global"))
+    except (InvalidDate, ValueError):
+        return None
+    type_cell = _cell(row, "type")
+    event_type = lookups.event_type(type_cell)
+    type_key = (event_type.slug if event_type else slugify(type_cell)).casefold()
+    place = "global" if is_global else formats.read_country(_cell(row, "country"))
+    label = gettext("row %(number)s") % {"number": number}
+    pk = getattr(lookups.events.get(_cell(row, "id")), "pk", None)
+    return Candidate(label, title, type_key, place, bounds.earliest, bounds.latest, pk, number)
+
+
+# The constraints a cell can break, checked in Python: validate_constraints() asks the
+# database once per constraint and row (nine queries a row). The messages are the
+# constraints' own; the workflow's constraints (status, publication) are the services'.
+CELL_CONSTRAINTS = {
+    "event_global_has_no_country": lambda e: not (e.is_global and e.country),
+    "event_coordinates_both_or_neither": lambda e: (e.latitude is None) == (e.longitude is None),
+    "event_coordinates_in_range": lambda e: (
+        e.latitude is None
+        or e.longitude is None
+        or (-90 <= e.latitude <= 90 and -180 <= e.longitude <= 180)
+    ),
+    "event_original_has_language": lambda e: (
+        not (e.title_original or e.summary_original) or bool(e.original_language)
+    ),
+}
+
+
+def _validate(instance, parsed):
+    """Check the row's values as the database will (lengths, choices, country codes,
+    constraints), so that a bad cell is a message on its row, never an error on save."""
+    checked = set(parsed.scalars) | DATE_FIELDS
+    exclude = {f.name for f in Event._meta.concrete_fields} - checked
+    errors = {}
+    try:
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        for name, messages in error.update_error_dict({}).items():
+            errors.setdefault(COLUMN_OF_FIELD.get(name, name), []).extend(_texts(messages))
+    if errors:
+        raise ValidationError(errors)
+    broken = [
+        constraint.get_violation_error_message()
+        for constraint in Event._meta.constraints
+        if constraint.name in CELL_CONSTRAINTS and not CELL_CONSTRAINTS[constraint.name](instance)
+    ]
+    if broken:
+        raise ValidationError(broken)
+
+
+def _texts(messages):
+    return [text for message in messages for text in ValidationError(message).messages]
 
 
 def _cell(row, name):
@@ -178,14 +608,14 @@ def _cell(row, name):
     return formats.unneutralise(str(value)).strip()
 
 
-def read_event_row(row, creating=True, publishing=False):
+def read_event_row(row, creating=True, publishing=False, lookups=None):
     """Return (ParsedEvent, errors by column) for one CSV or XLSX row, by the registry.
 
     A column the file does not have is left out: an event the import creates takes the
     model's default for it; an event it updates keeps what it has. The record of
     publication (first_published_at, updated_at) is read only for an event the import
     creates as published: a draft imported is a draft, published nowhere as far as this
-    database knows, and deletable.
+    database knows, and deletable. The type is found by its slug or its name, in any case.
     """
     parsed, errors = ParsedEvent(), {}
     for public_field in IMPORTED_FIELDS:
@@ -210,11 +640,16 @@ def read_event_row(row, creating=True, publishing=False):
             continue  # the key: get_instance reads it
         target = parsed.scalars if importer.scalar else parsed.values
         target[importer.into] = value
-    type_slug = parsed.value("type_slug")
-    new_type = type_slug and not EventType.objects.filter(slug=type_slug).exists()
-    if new_type and not parsed.value("category_slug"):
+    type_cell = parsed.value("type_slug")
+    if type_cell and _find_type(type_cell, lookups) is None and not parsed.value("category_slug"):
         errors["category"] = "Required for a new event type."
     return parsed, errors
+
+
+def _find_type(cell, lookups):
+    if lookups is not None:
+        return lookups.event_type(cell)
+    return EventType.objects.filter(Q(slug__iexact=cell) | Q(name__iexact=cell)).first()
 
 
 def _default(attribute):
@@ -258,9 +693,9 @@ def read_event_from_database(pk):
     return parsed
 
 
-def _event_type(parsed):
-    type_slug = parsed.value("type_slug")
-    event_type = EventType.objects.filter(slug=type_slug).first()
+def _event_type(parsed, lookups):
+    cell = parsed.value("type_slug")
+    event_type = _find_type(cell, lookups)
     if event_type is not None:
         return event_type
     category_slug = parsed.value("category_slug")
@@ -268,43 +703,55 @@ def _event_type(parsed):
         slug=category_slug,
         defaults={"name": parsed.value("category_name") or category_slug},
     )
-    return EventType.objects.create(
-        slug=type_slug, category=category, name=parsed.value("type_name") or type_slug
+    event_type = EventType.objects.create(
+        slug=slugify(cell) or cell, category=category, name=parsed.value("type_name") or cell
     )
+    lookups.add_type(event_type)
+    return event_type
 
 
-def _replace_relations(event, parsed):
-    """Rebuild what the row lists of the event's related rows; columns it lacks are kept."""
+def _replace_relations(event, parsed, lookups, creating=False):
+    """Rebuild what the row lists of the event's related rows; columns it lacks are kept.
+
+    A new event has no related rows yet: nothing to delete first.
+    """
     values = parsed.values
     if "actors" in values:
-        event.actor_roles.all().delete()
-        for name, role in values["actors"]:
-            EventActor.objects.get_or_create(event=event, actor=_named(Actor, name), role=role)
-    # One by one: the export lists them in the order their links were made.
+        if not creating:
+            event.actor_roles.all().delete()
+        roles = dict.fromkeys(
+            (_named(lookups.actors, name), role) for name, role in values["actors"]
+        )
+        for actor_id, role in roles:
+            EventActor.objects.create(event=event, actor_id=actor_id, role=role)
+    # One add() each: every add() writes the event's history again (m2m_fields). Their
+    # order is their ids' (the export's), whatever the cell's.
     if "platforms" in values:
-        event.platforms.clear()
-        for name in values["platforms"]:
-            event.platforms.add(_named(Platform, name))
+        if not creating:
+            event.platforms.clear()
+        event.platforms.add(*[_named(lookups.platforms, name) for name in values["platforms"]])
     if "tags" in values:
-        event.tags.clear()
-        for name in values["tags"]:
-            event.tags.add(_tag(name))
+        if not creating:
+            event.tags.clear()
+        event.tags.add(*[_tag(lookups, name) for name in values["tags"]])
     if "counts" in values:
-        event.counts.all().delete()
+        if not creating:
+            event.counts.all().delete()
         for qualifier, quantity, unit, note in values["counts"]:
             EventCount.objects.create(
                 event=event, qualifier=qualifier, quantity=quantity, unit=unit, note=note
             )
     if "sources" in values or "quotes" in values:
-        _replace_citations(event, parsed)
+        _replace_citations(event, parsed, lookups, creating)
 
 
-def _replace_citations(event, parsed):
-    stored = read_event_from_database(event.pk).values if event.pk else {}
+def _replace_citations(event, parsed, lookups, creating):
+    stored = read_event_from_database(event.pk).values if not creating else {}
     sources = parsed.value("sources", stored.get("sources", []))
     quotes = parsed.value("quotes", stored.get("quotes", []))
-    event.citations.all().delete()
-    sources = [_source(*source) for source in sources]
+    if not creating:
+        event.citations.all().delete()
+    sources = [_source(lookups, *source) for source in sources]
     # The CSV does not say which source each quote came from: quotes go to the first source.
     for quote in quotes if sources else ():
         Citation.objects.create(event=event, source=sources[0], quote=quote)
@@ -312,40 +759,46 @@ def _replace_citations(event, parsed):
         Citation.objects.create(event=event, source=source)
 
 
-def _named(model, name):
-    """Find an actor or platform by name or alias, or record a new one."""
-    found = model.objects.filter(Q(name__iexact=name) | Q(aliases__name__iexact=name)).first()
+def _named(index, name):
+    """Return the pk of an actor or platform by name or alias, creating one the editor ticked
+    as new (import_instance refused the row otherwise)."""
+    found = index.get(name)
     if found is not None:
-        return found
+        return found[0]
+    model = index.model
     kind = ActorKind.OTHER if model is Actor else PlatformKind.OTHER
-    return model.objects.create(name=name, slug=_free_slug(model, "slug", name), kind=kind)
+    created = model.objects.create(name=name, slug=_free_slug(model, "slug", name), kind=kind)
+    index.add(created)
+    return created.pk
 
 
-def _tag(name):
-    return Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(
-        name=name, slug=_free_slug(Tag, "slug", name)
-    )
+def _tag(lookups, name):
+    pk = lookups.tags.get(name.casefold())
+    if pk is None:
+        pk = Tag.objects.create(name=name, slug=_free_slug(Tag, "slug", name)).pk
+        lookups.tags[name.casefold()] = pk
+    return pk
 
 
-def _source(title, publisher, published_on, url):
+def _source(lookups, title, publisher, published_on, url):
     url = normalise_url(url)
-    if url:
-        found = Source.objects.filter(url=url).first()
-    else:
+    key = url or ("", title, publisher, published_on)
+    found = lookups.sources.get(key)
+    if found is None and not url:
         found = Source.objects.filter(
             url="", title=title, publisher=publisher, published_on=published_on
         ).first()
-    if found is not None:
-        return found
-    key = _free_slug(Source, "key", f"{title} {published_on or ''}")
-    return Source.objects.create(
-        key=key,
-        title=title,
-        publisher=publisher,
-        published_on=published_on,
-        url=url,
-        kind=SourceKind.OTHER,
-    )
+    if found is None:
+        found = Source.objects.create(
+            key=_free_slug(Source, "key", f"{title} {published_on or ''}"),
+            title=title,
+            publisher=publisher,
+            published_on=published_on,
+            url=url,
+            kind=SourceKind.OTHER,
+        )
+    lookups.sources[key] = found
+    return found
 
 
 def _free_slug(model, field_name, text, max_length=100):

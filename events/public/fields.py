@@ -15,6 +15,7 @@ related field reads its rows as r. Dialect-specific spellings come from events.p
 DAY(x) in a cell stands for the database's way of writing a date as YYYY-MM-DD.
 """
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -96,6 +97,8 @@ class Importer:
     ValueError with a message for the curator. on_publish: part of the record of
     publication (when an event was first published and last changed), read only for events
     the import creates as published; a draft or an event in review has no such record.
+    example is the cell of the import page's example row and template (a made-up event);
+    accepts says what else the import takes besides what the export writes.
     """
 
     into: str
@@ -103,6 +106,46 @@ class Importer:
     required: str = ""  # the message when the cell is empty; "" when it may be
     scalar: bool = True  # an attribute of Event, rather than something the import builds
     on_publish: bool = False
+    example: str = ""
+    accepts: str = ""
+
+
+# Import readers that take a name as well as a code, in any case --------------------------
+
+_ACTOR_ITEM = re.compile(r"^(?P<name>.+) \((?P<role>[^()]+)\)$")
+
+
+def _by_code_or_name(choices_class):
+    """Return {casefolded code, code with spaces, or English label: code}."""
+    words = {}
+    for code, label in english_labels(choices_class):
+        for word in (code, code.replace("_", " "), label):
+            words[word.casefold()] = code
+    return words
+
+
+ROLE_NAMES = _by_code_or_name(Role) | {w.casefold(): c for c, w in formats.ROLE_WORDS.items()}
+VERIFICATION_NAMES = _by_code_or_name(Verification)
+
+
+def read_actor(item):
+    """Return (name, role code) from 'Tencent (implemented or enforced)', 'Tencent (ENFORCED)'."""
+    match = _ACTOR_ITEM.match(item.strip())
+    role = ROLE_NAMES.get(match["role"].strip().casefold()) if match else None
+    if role is None:
+        raise ValueError(
+            f"'{item}' is not 'name (role)' with a role among: "
+            f"{', '.join(formats.ROLE_WORDS.values())} (or their codes: {', '.join(Role.values)})."
+        )
+    return match["name"].strip(), role
+
+
+def read_verification(cell):
+    """Return the verification code for its code or its name, in any case."""
+    code = VERIFICATION_NAMES.get(cell.strip().casefold())
+    if code is None:
+        return formats.read_verification(cell)  # raises with the list of codes
+    return code
 
 
 @dataclass(frozen=True)
@@ -243,11 +286,16 @@ def column(name, sql, description, kind=Kind.TEXT, **options):
     return _field(name, description, Origin.COLUMN, kind, sql=sql, **options)
 
 
-def event_column(name, description, kind=Kind.TEXT, *, field="", read=None, required="", **options):
+def event_column(
+    name, description, kind=Kind.TEXT, *, field="", read=None, required="", example="", **options
+):
     """A column of the event itself: its SQL, model field and import target follow from its
     Event field (the name, unless field says otherwise); read parses it on import."""
     field = field or name
-    importer = Importer(field, read, required=required) if read else options.pop("importer", None)
+    importer = options.pop("importer", None)
+    if read:
+        accepts = options.pop("accepts", "")
+        importer = Importer(field, read, required=required, example=example, accepts=accepts)
     sql = f"e.{Event._meta.get_field(field).column}"
     return column(name, sql, description, kind, model_field=field, importer=importer, **options)
 
@@ -267,6 +315,7 @@ EVENT_FIELDS = (
         Kind.CODE,
         field="public_id",
         read=formats.read_public_id,
+        accepts="Empty for a new event: it gets the next id. An existing id updates that event.",
     ),
     event_column(
         "title",
@@ -275,6 +324,7 @@ EVENT_FIELDS = (
         schema={"maxLength": 300},
         read=formats.read_text,
         required="Required.",
+        example="Messaging app blocks a channel that posted flood videos",
     ),
     event_column(
         "summary",
@@ -282,6 +332,8 @@ EVENT_FIELDS = (
         searchable=True,
         read=formats.read_text,
         required="Required.",
+        example="The operator blocked a local news channel with about 12,000 subscribers two "
+        "days after it posted videos of flooded streets, citing an order from the regulator.",
     ),
     event_column(
         "title_original",
@@ -311,6 +363,7 @@ EVENT_FIELDS = (
         field="date_text",
         read=formats.read_text,
         required="Required.",
+        example="2021-07-14",
     ),
     event_column(
         "date_display",
@@ -367,6 +420,9 @@ EVENT_FIELDS = (
             formats.read_text,
             required="Required: an event type slug such as account-removal.",
             scalar=False,
+            example="account-removal",
+            accepts="The type's slug or its name, in any case. A type not yet in the taxonomy "
+            "is created, and then needs category.",
         ),
     ),
     column(
@@ -374,7 +430,9 @@ EVENT_FIELDS = (
         "et.name",
         "Event type name.",
         json=("type", "name"),
-        importer=Importer("type_name", formats.read_text, scalar=False),
+        importer=Importer(
+            "type_name", formats.read_text, scalar=False, accepts="Read only for a new type."
+        ),
     ),
     column(
         "category",
@@ -382,20 +440,25 @@ EVENT_FIELDS = (
         "Category slug, such as content-control.",
         Kind.CODE,
         json=("category", "slug"),
-        importer=Importer("category_slug", formats.read_text, scalar=False),
+        importer=Importer(
+            "category_slug", formats.read_text, scalar=False, accepts="Read only for a new type."
+        ),
     ),
     column(
         "category_name",
         "ec.name",
         "Category name.",
         json=("category", "name"),
-        importer=Importer("category_name", formats.read_text, scalar=False),
+        importer=Importer(
+            "category_name", formats.read_text, scalar=False, accepts="Read only for a new type."
+        ),
     ),
     event_column(
         "country",
         "ISO 3166 code; empty for a global event.",
         Kind.CODE,
         read=formats.read_country,
+        example="TR",
     ),
     derived(
         "country_name",
@@ -408,6 +471,8 @@ EVENT_FIELDS = (
         "true when the event spans the world.",
         Kind.BOOLEAN,
         read=formats.read_boolean,
+        example="false",
+        accepts="true, false, yes, no, 1, 0; empty is false.",
     ),
     event_column(
         "locality",
@@ -415,6 +480,7 @@ EVENT_FIELDS = (
         searchable=True,
         schema={"maxLength": 200},
         read=formats.read_text,
+        example="Izmir",
     ),
     event_column(
         "latitude",
@@ -422,6 +488,7 @@ EVENT_FIELDS = (
         Kind.DECIMAL,
         nullable=True,
         read=formats.read_decimal,
+        example="38.42370",
     ),
     event_column(
         "longitude",
@@ -429,6 +496,7 @@ EVENT_FIELDS = (
         Kind.DECIMAL,
         nullable=True,
         read=formats.read_decimal,
+        example="27.13840",
     ),
     related(
         "actors",
@@ -443,7 +511,15 @@ EVENT_FIELDS = (
             "note": Value("r.note", description="Optional detail, such as 'heads the group'."),
         },
         cell=f"r.name || ' (' || {ROLE_WORDS} || ')'",
-        importer=Importer("actors", formats.read_many(formats.parse_actor), scalar=False),
+        importer=Importer(
+            "actors",
+            formats.read_many(read_actor),
+            scalar=False,
+            example="Coastal Telecom Board (ordered or decided); "
+            "Kanal Messenger (implemented or enforced)",
+            accepts="A role by its words or its code (enforced), in any case. An actor is "
+            "found by name or alias; a new name is created only if ticked on the preview.",
+        ),
     ),
     related(
         "platforms",
@@ -451,7 +527,14 @@ EVENT_FIELDS = (
         "Platforms it hit; in CSV their names, separated by '; '.",
         item=NAMED,
         cell="r.name",
-        importer=Importer("platforms", formats.split_list, scalar=False),
+        importer=Importer(
+            "platforms",
+            formats.split_list,
+            scalar=False,
+            example="Kanal Messenger",
+            accepts="Found by name or alias, in any case; a new name is created only if "
+            "ticked on the preview.",
+        ),
     ),
     related(
         "tags",
@@ -459,7 +542,7 @@ EVENT_FIELDS = (
         "Tags; in CSV their names, separated by '; '.",
         item=NAMED,
         cell="r.name",
-        importer=Importer("tags", formats.split_list, scalar=False),
+        importer=Importer("tags", formats.split_list, scalar=False, example="floods; local news"),
     ),
     related(
         "citations",
@@ -501,7 +584,12 @@ EVENT_FIELDS = (
         cell=f"{_case('r.qualifier', formats.QUALIFIER_WORDS.items())} || ' ' || "
         "CAST(r.quantity AS TEXT) || ' ' || r.unit || "
         "CASE WHEN r.note <> '' THEN ' (' || r.note || ')' ELSE '' END",
-        importer=Importer("counts", formats.read_many(formats.parse_count), scalar=False),
+        importer=Importer(
+            "counts",
+            formats.read_many(formats.parse_count),
+            scalar=False,
+            example="about 12000 people (subscribers)",
+        ),
     ),
     related(
         "relations",
@@ -532,7 +620,9 @@ EVENT_FIELDS = (
         "single_source, corroborated, confirmed or disputed.",
         Kind.CODE,
         schema={"enum": Verification.values},
-        read=formats.read_verification,
+        read=read_verification,
+        example="single_source",
+        accepts="The code or its name (Disputed), in any case.",
     ),
     derived(
         "verification_label",
@@ -546,7 +636,13 @@ EVENT_FIELDS = (
         "Sources cited, 'title (publisher, date) <url>', separated by '; '.",
         cell="r.title || " + SOURCE_DETAILS,
         json=None,
-        importer=Importer("sources", formats.read_many(formats.parse_source), scalar=False),
+        importer=Importer(
+            "sources",
+            formats.read_many(formats.parse_source),
+            scalar=False,
+            example="Channel blocked after flood videos (Example Regional News, 2021-07-15) "
+            "<https://news.example.org/2021/07/channel-blocked>",
+        ),
     ),
     related(
         "source_urls",
@@ -561,20 +657,38 @@ EVENT_FIELDS = (
         "Quoted passages that support the event, separated by '; '.",
         cell="NULLIF(r.quote, '')",
         json=None,
-        importer=Importer("quotes", formats.split_list, scalar=False),
+        importer=Importer(
+            "quotes",
+            formats.split_list,
+            scalar=False,
+            example="the channel was closed on the regulator's order",
+            accepts="Quotes go to the first source.",
+        ),
     ),
     event_column(
         "first_published_at",
         "When it was first published (UTC, ISO 8601).",
         Kind.MOMENT,
         nullable=True,
-        importer=Importer("first_published_at", formats.read_moment, scalar=False, on_publish=True),
+        importer=Importer(
+            "first_published_at",
+            formats.read_moment,
+            scalar=False,
+            on_publish=True,
+            accepts="Read only for new events imported as published.",
+        ),
     ),
     event_column(
         "updated_at",
         "When it last changed (UTC, ISO 8601).",
         Kind.MOMENT,
-        importer=Importer("updated_at", formats.read_moment, scalar=False, on_publish=True),
+        importer=Importer(
+            "updated_at",
+            formats.read_moment,
+            scalar=False,
+            on_publish=True,
+            accepts="Read only for new events imported as published.",
+        ),
     ),
     derived("url", "", "The event's public page."),  # the site's address + id, in documents
     derived("api_url", "", "The event in the API.", csv=False),

@@ -177,10 +177,15 @@ def preview(client, model, content, *, file_format=CSV_FORMAT, name=None, **fiel
     return response
 
 
-def confirm(client, preview_response):
-    """Post the preview page's confirm form, hidden fields as rendered."""
+def confirm(client, preview_response, tick_new_names=True):
+    """Post the preview page's confirm form, hidden fields as rendered, with every name the
+    preview calls new ticked as new (these tests copy data whose names an empty database
+    lacks; test_import_names is about leaving them unticked)."""
     action, data = confirm_form_of(preview_response)
     assert action is not None, "the preview offers no confirm button"
+    result = preview_response.context["result"]
+    if tick_new_names and getattr(result, "new_names", None):
+        data = {**data, "new_names": [key for key, _described, _rows in result.new_names]}
     response = client.post(action, data, follow=True)
     assert response.status_code == 200
     return response
