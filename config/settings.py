@@ -136,7 +136,7 @@ DATABASE_ROUTERS = ["config.routers.ReplicaRouter"] if DATABASE_REPLICAS else []
 REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 10)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "events.apps.CurationAdminConfig",  # Django's admin, opening on a dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

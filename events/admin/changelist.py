@@ -9,15 +9,21 @@ import math
 import re
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django_countries.filters import CountryFilter
 
 from .. import search
+from .refusal import refusal
+from .relations import field_can_hold
 
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE when statement_timeout stops a statement
 
@@ -151,6 +157,66 @@ class IndexedSortChangeList(ChangeList):
         return [*chosen, *(sign + name for name in ties)]
 
 
+class InvalidFilter(Exception):
+    """A filter the changelist cannot apply; its message tells the curator why."""
+
+
+class DeclaredFiltersChangeList(IndexedSortChangeList):
+    """Filtered only as the list filters offer, with values a query can carry.
+
+    Django applies any lookup on the model's own columns that a query string names
+    (title__regex=(, date_earliest__year=0, id__in=<twenty digits>): no link offers them,
+    and a bad value crashes the query as it runs, past the checks Django makes first. So
+    does a NUL character in a text filter's value on PostgreSQL (status__exact=%00), which
+    Django's search form refuses but its list filters pass on. Equality on a filtered field,
+    the sidebar's choice written by hand (status=draft), stays.
+    """
+
+    def get_filters(self, request):
+        for name, values in self.get_filters_params().items():
+            if any("\x00" in value for value in values):
+                raise InvalidFilter(
+                    gettext("The value of the filter “%(name)s” holds a NUL character.")
+                    % {"name": _shown(name)}
+                )
+        filters = super().get_filters(request)
+        # The filters have taken their parameters out: what is left must be equality on a
+        # filtered field, with values its column can hold (event_type=<twenty digits> would
+        # crash SQLite, as Django checks the range of event_type__id__exact only).
+        filtered = self._filtered_fields()
+        for name, values in filters[2].items():
+            field = filtered.get(name.removesuffix("__exact"))
+            if field is None:
+                raise InvalidFilter(
+                    gettext("The list has no filter named “%(name)s”.") % {"name": _shown(name)}
+                )
+            for value in values:
+                if not field_can_hold(field, value):
+                    raise InvalidFilter(
+                        gettext("The filter “%(name)s” has no value “%(value)s”.")
+                        % {"name": _shown(name), "value": _shown(value)}
+                    )
+        return filters
+
+    def _filtered_fields(self):
+        """Return {field path: the field its values are compared with} of the list filters."""
+        paths = [
+            item[0] if isinstance(item, list | tuple) else item
+            for item in self.list_filter
+            if not isinstance(item, type)  # a SimpleListFilter: a parameter, not a field
+        ]
+        fields = {path: get_fields_from_path(self.model, path)[-1] for path in paths}
+        return {
+            path: field.target_field if field.is_relation else field
+            for path, field in fields.items()
+        }
+
+
+def _shown(text):
+    """Return a name or value from a query string, short enough to show back."""
+    return Truncator(text.replace("\x00", "\\x00")).chars(40)
+
+
 class PresentCountryFilter(CountryFilter):
     """The countries that have events, found by skipping through the country index.
 
@@ -207,7 +273,27 @@ class EventListAdmin:
     show_facets = admin.ShowFacets.NEVER
 
     def get_changelist(self, request, **kwargs):
-        return IndexedSortChangeList
+        return DeclaredFiltersChangeList
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as error:
+            # Django would redirect to "?e=1" and a page blaming the database installation.
+            raise InvalidFilter(filter_problem(error)) from error
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except InvalidFilter as error:
+            return refusal(
+                self,
+                request,
+                title=gettext("Filters not applied"),
+                message=str(error),
+                back=(request.path, gettext("Show every event")),
+                status=400,
+            )
 
     def get_search_results(self, request, queryset, search_term):
         """Return the events that match every word of the term, or whose public id starts so.
@@ -235,3 +321,12 @@ class EventListAdmin:
         unindexed = queryset.filter(search_text="").order_by()
         found, _duplicates = super().get_search_results(request, unindexed, search_term)
         return list(found.values_list("pk", flat=True).distinct())
+
+
+def filter_problem(error):
+    """Return what Django found wrong with a filter's value, in words."""
+    cause = error.args[0] if error.args else error
+    detail = " ".join(cause.messages) if isinstance(cause, ValidationError) else str(cause)
+    return gettext("A filter's value cannot be read: %(detail)s") % {
+        "detail": Truncator(detail).chars(200)
+    }

@@ -1,18 +1,21 @@
 """Events in the admin: recording, the review workflow, stale-edit refusal, duplicate warnings."""
 
+import copy
 import datetime
 import threading
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Max, Min
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,8 +25,12 @@ from ..choices import EventStatus
 from ..dates import InvalidDate, describe
 from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
 from ..resources import EventConfirmImportForm, EventImportForm, EventResource
-from .changelist import EventListAdmin, PresentCountryFilter
+from .changelist import EventListAdmin, InvalidFilter, PresentCountryFilter
+from .dashboard import MineFilter
 from .importing import ImportingAdmin
+from .refusal import refusal
+from .relations import KeysOnlyAdmin
+from .review import changes_since_published
 
 # Set only by the workflow services; an edit (or a restored old version) never changes them.
 WORKFLOW_FIELDS = (
@@ -78,12 +85,19 @@ class YearOverlapFilter(admin.SimpleListFilter):
         try:
             year = int(self.value())
             start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-        except ValueError:
-            return queryset.none()
+        # Not a number; a year before 1 or after 9999; one too long for a C long (OverflowError).
+        except (ValueError, OverflowError):
+            raise InvalidFilter(
+                gettext(
+                    "The year filter takes a year from 1 to 9999, such as 2014: "
+                    "“%(value)s” is not one."
+                )
+                % {"value": Truncator(self.value()).chars(40)}
+            ) from None
         return queryset.overlapping(start, end)
 
 
-class EventActorInline(admin.TabularInline):
+class EventActorInline(KeysOnlyAdmin, admin.TabularInline):
     model = EventActor
     autocomplete_fields = ("actor",)
     extra = 1
@@ -112,7 +126,7 @@ class CitationInlineFormSet(forms.BaseInlineFormSet):
             )
 
 
-class CitationInline(admin.TabularInline):
+class CitationInline(KeysOnlyAdmin, admin.TabularInline):
     model = Citation
     formset = CitationInlineFormSet
     autocomplete_fields = ("source",)
@@ -126,7 +140,7 @@ class CitationInline(admin.TabularInline):
         return super().get_queryset(request).select_related("source")
 
 
-class EventRelationInline(admin.TabularInline):
+class EventRelationInline(KeysOnlyAdmin, admin.TabularInline):
     model = EventRelation
     fk_name = "from_event"
     autocomplete_fields = ("to_event",)
@@ -159,18 +173,43 @@ class EventAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk and self.instance.version is not None:
-            read = data.get("read_version")
-            current = Event.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
-            if read is not None and read != current.first():
-                raise ValidationError(
-                    services.events.event_conflict_message(event=self.instance, read_version=read)
-                )
+        if not self.instance.pk:
+            return data
+        current = Event.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
+        current = current.first()
+        if current is None:  # an old version of a deleted event, posted to its history page
+            raise ValidationError(deleted_message(self.instance))
+        read = data.get("read_version")
+        if self.instance.version is not None and read is not None and read != current:
+            raise ValidationError(
+                services.events.event_conflict_message(event=self.instance, read_version=read)
+            )
+        self._check_still_publishable(data)
         return data
+
+    def _check_still_publishable(self, data):
+        """A published event stays publishable: an edit, or an old version restored over it
+        (which has no inlines to check), may not take away its type or its country."""
+        pk = self.instance.pk
+        if not Event.objects.filter(pk=pk, status=EventStatus.PUBLISHED).exists():
+            return
+        candidate = copy.copy(self.instance)
+        for name, value in data.items():
+            if name in {"event_type", "country", "is_global"}:
+                setattr(candidate, name, value)
+        cited = Citation.objects.filter(event_id=pk).count()  # the inlines check their own
+        problems = services.event_publication_problems(
+            event=candidate, citation_count=max(cited, 1)
+        )
+        if problems:
+            raise ValidationError(
+                gettext("A published event needs %(problems)s. Return it to draft first.")
+                % {"problems": services.events.join_problems(problems)}
+            )
 
 
 @admin.register(Event)
-class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
+class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
     form = EventAdminForm
     resource_classes = [EventResource]
     import_form_class = EventImportForm
@@ -193,6 +232,7 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
         "platforms",
         "verification",
         YearOverlapFilter,
+        MineFilter,
     )
     search_fields = (
         "public_id",
@@ -280,7 +320,10 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
 
     @admin.display(description=_("date"), ordering="date_earliest")
     def date(self, event):
-        return event.date_text
+        """As a reader says it, over the EDTF the curator typed: "March 2014" over 2014-03."""
+        return format_html(
+            '{}<br><code class="edtf">{}</code>', _date_in_words(event), event.date_text
+        )
 
     @admin.display(description=_("country"), ordering="country")
     def country_name(self, event):
@@ -326,7 +369,15 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
         status = format_html(
             gettext("<strong>{status}</strong>."), status=event.get_status_display()
         )
-        return format_html("{} {} {}", status, needs, links)
+        if event.status in (EventStatus.DRAFT, EventStatus.IN_REVIEW):
+            page = reverse("timeline:event-preview", args=[event.public_id])
+            seen = format_html('<a href="{}">{}</a>', page, gettext("Preview the public page"))
+        elif event.status == EventStatus.PUBLISHED:
+            page = reverse("timeline:event-page", args=[event.public_id])
+            seen = format_html('<a href="{}">{}</a>', page, gettext("View on site"))
+        else:
+            seen = ""
+        return format_html("{} {} {} {}", status, needs, seen, links)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -384,6 +435,42 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
             messages.WARNING,
         )
 
+    # History -------------------------------------------------------------------------------
+    # simple-history reads the ids in these URLs straight into a query: "abc" would crash it.
+
+    def history_view(self, request, object_id, extra_context=None):
+        _read_pk(Event, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        version = get_object_or_404(
+            Event.history.all(),
+            id=_read_pk(Event, object_id),
+            history_id=_read_pk(Event.history.model, version_id),
+        )
+        if Event.objects.filter(pk=version.id).exists():
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        if not self.has_view_history_or_change_history_permission(request, version.instance):
+            raise PermissionDenied
+        if request.method == "POST":
+            return refusal(
+                self,
+                request,
+                title=gettext("Not restored"),
+                message=gettext("%(problem)s Nothing was saved.")
+                % {"problem": deleted_message(version)},
+                back=(reverse("admin:events_event_history", args=[version.id]), gettext("History")),
+                status=404,
+            )
+        self.message_user(request, deleted_message(version), messages.WARNING)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        # A deleted event's old versions can be read; there is nothing to restore them over.
+        if obj is not None and not Event.objects.filter(pk=obj.pk).exists():
+            return True
+        return super().revert_disabled(request, obj)
+
     # The workflow -------------------------------------------------------------------------
 
     def move_view(self, request, pk, move):
@@ -394,11 +481,19 @@ class EventAdmin(EventListAdmin, ImportingAdmin, SimpleHistoryAdmin):
         if for_editors and not request.user.has_perm("events.publish_event"):
             raise PermissionDenied
         form = MoveForm(request.POST or None, reason_required=move == "retract")
+        from_queue = request.GET.get("from") == "queue"  # a name, never a URL to go to
         if request.method == "POST" and form.is_valid():
             self._apply(request, service, event, form.cleaned_data["comment"], move)
+            if from_queue:
+                return HttpResponseRedirect(reverse("admin:events_eventinreview_changelist"))
             return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
         missing = services.event_publication_problems(event=event)
         context = {
+            "review": move == "publish",
+            "changes": changes_since_published(event) if move == "publish" else None,
+            "preview_url": reverse("timeline:event-preview", args=[event.public_id])
+            if event.status in (EventStatus.DRAFT, EventStatus.IN_REVIEW)
+            else None,
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "event": event,
@@ -488,7 +583,7 @@ class MoveForm(forms.Form):
 class EventInReviewAdmin(admin.ModelAdmin):
     """Events waiting for an editor, oldest first, with what they still lack."""
 
-    list_display = ("open_link", "title", "submitted_at", "updated_by", "missing")
+    list_display = ("open_link", "title", "submitted_at", "updated_by", "missing", "decide")
     list_display_links = None
     list_select_related = ("updated_by", "event_type")
     ordering = ("submitted_at", "id")
@@ -510,6 +605,23 @@ class EventInReviewAdmin(admin.ModelAdmin):
         )
         return services.events.join_problems(problems) or gettext("nothing: ready to publish")
 
+    @admin.display(description=_("decide"))
+    def decide(self, event):
+        """Preview it as the public will see it, then publish or return it (each move's page
+        shows what changed since it was last published, and comes back here)."""
+        preview = reverse("timeline:event-preview", args=[event.public_id])
+        links = [(preview, gettext("Preview"))]
+        if getattr(_viewer, "can_publish", False):
+            links += [
+                (f"{reverse('admin:events_event_move', args=[event.pk, move])}?from=queue", label)
+                for move, label in (("publish", gettext("Publish")), ("return", gettext("Return")))
+            ]
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+    def changelist_view(self, request, extra_context=None):
+        _viewer.can_publish = request.user.has_perm("events.publish_event")
+        return super().changelist_view(request, extra_context)
+
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("events.view_event")
 
@@ -521,6 +633,20 @@ class EventInReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _read_pk(model, text):
+    """Return the primary key a URL names; raise Http404 if it cannot be one."""
+    try:
+        return model._meta.pk.to_python(unquote(text))
+    except ValidationError:
+        raise Http404 from None
+
+
+def deleted_message(event):
+    return gettext(
+        "%(event)s has been deleted: its old versions can be read here but not restored."
+    ) % {"event": event.public_id}
 
 
 def _date_in_words(event):

@@ -118,3 +118,15 @@ def test_the_preview_in_chinese(curator_client, draft):
     page = response.content.decode()
     assert '<html lang="zh-hans">' in page or '<html lang="zh-Hans">' in page
     assert "公众无法看到" in page
+
+
+def test_the_admin_links_a_draft_to_its_preview_and_a_published_event_to_its_page(
+    curator_client, draft
+):
+    change = curator_client.get(f"/admin/events/event/{draft.pk}/change/").content.decode()
+    assert f'href="/events/{draft.public_id}/preview/"' in change
+
+    event = EventFactory(status=EventStatus.PUBLISHED)
+    change = curator_client.get(f"/admin/events/event/{event.pk}/change/").content.decode()
+    assert f'href="/events/{event.public_id}/"' in change
+    assert "View on site" in change

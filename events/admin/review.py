@@ -1,0 +1,94 @@
+"""What an editor sees before publishing an event again: each field that differs from the
+version the public last saw, and the rows (actors, counts, citations, relations) added or
+taken away since, from the history every save keeps."""
+
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import EventStatus
+from ..models import Citation, Event, EventActor, EventCount, EventRelation
+
+# Moved by the workflow or derived on save: not what a curator changed.
+NOT_COMPARED = {
+    "id",
+    "status",
+    "first_published_at",
+    "submitted_at",
+    "retracted_at",
+    "retraction_reason",
+    "public_id",
+    "version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "date_earliest",
+    "date_latest",
+    "date_display",
+    "date_precision",
+    "date_qualifier",
+    "search_text",
+}
+
+
+def _actor(row):
+    return f"{row.get_role_display()}: {row.actor.name}" + (f" ({row.note})" if row.note else "")
+
+
+def _citation(row):
+    quoted = f" “{row.quote}”" if row.quote else ""
+    located = f", {row.locator}" if row.locator else ""
+    return f"{row.source.title}{located}{quoted}"
+
+
+def _relation(row):
+    return f"{row.get_relation_type_display()}: {row.to_event.public_id}"
+
+
+RELATED = (  # (label, model, its link to the event, a row as a curator reads it)
+    (_("actors"), EventActor, "event_id", _actor),
+    (_("counts"), EventCount, "event_id", str),
+    (_("citations"), Citation, "event_id", _citation),
+    (_("related events"), EventRelation, "from_event_id", _relation),
+)
+
+
+def changes_since_published(event):
+    """Return [(what, before, after)] since the event's last published version, or None if it
+    was never published. Texts are as a curator reads them; a row set lists what went and
+    what came, one per line."""
+    published = (
+        event.history.filter(status=EventStatus.PUBLISHED)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if published is None:
+        return None
+    latest = event.history.order_by("-history_date", "-history_id").first()
+    changes = []
+    if latest.history_id != published.history_id:
+        compared = [  # what a curator types: derived fields are not editable
+            field.name
+            for field in published.tracked_fields
+            if field.editable and field.name not in NOT_COMPARED
+        ]
+        delta = latest.diff_against(published, included_fields=compared, foreign_keys_are_objs=True)
+        for change in delta.changes:
+            field = Event._meta.get_field(change.field)
+            changes.append((field.verbose_name, _shown(change.old), _shown(change.new)))
+    at = published.history_date
+    for label, model, link, described in RELATED:
+        before = {described(row) for row in model.history.as_of(at).filter(**{link: event.pk})}
+        after = {described(row) for row in model.objects.filter(**{link: event.pk})}
+        if before != after:
+            changes.append(
+                (label, "\n".join(sorted(before - after)), "\n".join(sorted(after - before)))
+            )
+    return changes
+
+
+def _shown(value):
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):  # a many-to-many field: the linked rows' ids
+        return ", ".join(sorted(str(item) for item in value)) or "—"
+    return str(value)
