@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from events.choices import EventStatus
 from events.models import Event, Source
 from events.services import (
     CURATOR_GROUP,
