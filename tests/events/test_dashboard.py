@@ -60,7 +60,7 @@ def draft(user, title, cited=True):
 def panel(page, title):
     """Return (count, link, text) of the dashboard's panel with this title."""
     found = re.search(
-        r'<h2 id="panel-\d+"><a href="([^"]+)">' + re.escape(title) + r'</a> '
+        r'<h2 id="panel-\d+"><a href="([^"]+)">' + re.escape(title) + r"</a> "
         r'<span class="dashboard-count">(\d+)</span></h2>(.*?)</section>',
         page,
         re.S,
