@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, connections
 
-from events.services import EDITOR_GROUP
+from events.services import CURATOR_GROUP, EDITOR_GROUP
 from tests.factories import UserFactory, member_of
 
 
@@ -71,9 +71,12 @@ def releases_storage(tmp_path_factory, settings):
     return location
 
 
+# Personas, as the groups make them: a curator records events and sends them to review; an
+# editor also publishes, returns, retracts, imports and deletes. A superuser only where a
+# test is about superusers.
 @pytest.fixture
 def curator(db):
-    return UserFactory(username="curator", is_superuser=True)
+    return member_of(CURATOR_GROUP, "curator")
 
 
 @pytest.fixture
@@ -90,4 +93,15 @@ def editor(db):
 @pytest.fixture
 def editor_client(client, editor):
     client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="superuser", is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    client.force_login(superuser)
     return client

@@ -84,11 +84,21 @@ class SourceFactory(factory.django.DjangoModelFactory):
 
 
 class EventFactory(factory.django.DjangoModelFactory):
-    """An event saved through the service, so its id and date bounds are real."""
+    """An event saved through the service, so its id and date bounds are real.
+
+    EventFactory(published=True) is a published event as readers get it, first published
+    now unless first_published_at says when; cited=True adds the citation publishing asks.
+    """
 
     class Meta:
         model = Event
         skip_postgeneration_save = True
+
+    class Params:
+        published = factory.Trait(status=choices.EventStatus.PUBLISHED)
+        cited = factory.Trait(
+            citation=factory.RelatedFactory("tests.factories.CitationFactory", "event")
+        )
 
     title = factory.Sequence(lambda n: f"Event {n}")
     summary = "Something happened."

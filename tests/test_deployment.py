@@ -34,7 +34,7 @@ from config.routers import ReplicaRouter, bound_to_scope, replica_reads
 from events.choices import EventStatus
 from events.models import Event
 from tests.admin_forms import form_data
-from tests.factories import CitationFactory, EventFactory
+from tests.factories import EventFactory
 from timeline import exports
 
 REPLICAS = ["replica1", "replica2"]
@@ -478,12 +478,6 @@ def replica_queries(captured, replicas):
     return {alias: len(captured[alias]) for alias in replicas if len(captured[alias])}
 
 
-def published_event(**fields):
-    event = EventFactory(status=EventStatus.PUBLISHED, **fields)
-    CitationFactory(event=event)  # what the admin asks of a published event it saves
-    return event
-
-
 def change_title(client, event, title):
     url = reverse("admin:events_event_change", args=[event.pk])
     form = client.get(url)
@@ -511,7 +505,7 @@ end_to_end = pytest.mark.django_db(transaction=True, databases="__all__")
 
 @end_to_end
 def test_an_anonymous_api_read_runs_its_queries_on_one_replica(replicas, client):
-    published_event(title="Accounts removed")
+    EventFactory(published=True, cited=True, title="Accounts removed")
 
     with queries_by_database() as captured:
         titles = listed_titles(client.get(API))
@@ -526,7 +520,7 @@ def test_an_anonymous_api_read_runs_its_queries_on_one_replica(replicas, client)
 
 @end_to_end
 def test_an_anonymous_api_read_never_touches_the_primary(replicas, client):
-    published_event(title="Accounts removed")
+    EventFactory(published=True, cited=True, title="Accounts removed")
 
     with queries_by_database() as captured:
         listed_titles(client.get(API))
@@ -536,7 +530,7 @@ def test_an_anonymous_api_read_never_touches_the_primary(replicas, client):
 
 @end_to_end
 def test_a_streamed_export_keeps_reading_from_the_replica_while_it_streams(replicas, client):
-    event = published_event(title="Accounts removed")
+    event = EventFactory(published=True, cited=True, title="Accounts removed")
     # TimelineJS reads its rows chunk by chunk through Django's cursors as it streams.
     response = client.get(f"{API}?format=timelinejs")
     assert response.status_code == 200
@@ -552,7 +546,7 @@ def test_a_streamed_export_keeps_reading_from_the_replica_while_it_streams(repli
 @end_to_end
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
 def test_a_copy_export_runs_on_the_replica(replicas, client, monkeypatch, fmt):
-    event = published_event(title="Accounts removed")
+    event = EventFactory(published=True, cited=True, title="Accounts removed")
     opened, streams = exports.copy_stream, []
     monkeypatch.setattr(
         exports, "copy_stream", lambda *args: streams.append(opened(*args)) or streams[-1]
@@ -570,7 +564,7 @@ def test_a_copy_export_runs_on_the_replica(replicas, client, monkeypatch, fmt):
 def test_a_curator_reads_and_writes_on_the_primary_in_the_admin_and_the_api(
     replicas, curator_client
 ):
-    event = published_event(title="Accounts removed")
+    event = EventFactory(published=True, cited=True, title="Accounts removed")
 
     with queries_by_database() as captured:
         response = change_title(curator_client, event, "Over 40 accounts removed")
@@ -588,7 +582,7 @@ def test_a_curator_reads_and_writes_on_the_primary_in_the_admin_and_the_api(
 def test_a_read_right_after_a_write_goes_to_the_primary_until_the_pin_expires(
     replicas, curator_client
 ):
-    event = published_event(title="Accounts removed")
+    event = EventFactory(published=True, cited=True, title="Accounts removed")
     change_title(curator_client, event, "Over 40 accounts removed")
     curator_client.post(reverse("admin:logout"))  # anonymous again, still pinned
 

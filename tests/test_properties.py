@@ -376,10 +376,6 @@ def one_type(db):
     return EventTypeFactory()
 
 
-def publish(**fields):
-    return EventFactory(status=EventStatus.PUBLISHED, **fields)
-
-
 @settings(CI, max_examples=50)
 @given(
     timeline=st.lists(edtf_dates(WINDOW), min_size=1, max_size=6),
@@ -396,7 +392,10 @@ def test_events_within_a_range_are_among_those_overlapping_it(
     if end:
         query["date_to"] = end[0]
     with transaction.atomic():
-        events = {publish(date_text=written.text, event_type=one_type) for written in timeline}
+        events = {
+            EventFactory(published=True, date_text=written.text, event_type=one_type)
+            for written in timeline
+        }
         EventFactory(date_text=timeline[0].text, event_type=one_type)  # a draft: never listed
 
         overlapping_response, overlapping = api_ids(client, query)
@@ -463,7 +462,8 @@ class Pool:
 def _pool_event(index, pool):
     country = POOL_COUNTRIES[index % len(POOL_COUNTRIES)]
     words = [WORDS[index % len(WORDS)], WORDS[(index * 3 + 1) % len(WORDS)]]
-    event = publish(
+    event = EventFactory(
+        published=True,
         title=f"Event {' '.join(words)}",
         date_text=POOL_DATES[index % len(POOL_DATES)],
         country="" if country == "global" else country,

@@ -2,22 +2,17 @@
 
 import pytest
 
-from events import choices
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
-
-
 @pytest.fixture
 def events_in_three_places(db):
     for _ in range(3):
-        publish(title="In China", country="CN")
-    publish(title="In Hong Kong", country="HK")
-    publish(title="Everywhere", country="", is_global=True)
+        EventFactory(published=True, title="In China", country="CN")
+    EventFactory(published=True, title="In Hong Kong", country="HK")
+    EventFactory(published=True, title="Everywhere", country="", is_global=True)
 
 
 def test_a_reader_clicks_a_country_on_the_map(

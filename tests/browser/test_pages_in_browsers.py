@@ -32,10 +32,6 @@ SEVERE = ("serious", "critical")
 PLACES = ("CN", "HK", "TW", "IR", "RU", "TR")
 
 
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
-
-
 @pytest.fixture
 def timeline(db):
     """120 published events (more than two pages) from 2010 to 2024 in six places, each on a
@@ -52,7 +48,8 @@ def timeline(db):
                 "summary_original": "四十多个微信公众号被删除。",
                 "original_language": "zh-hans",
             }
-        event = publish(
+        event = EventFactory(
+            published=True,
             title=f"Public accounts removed, number {n}",
             summary="More than forty public accounts were removed. They had written about news.",
             event_type=types[n % 3],
@@ -68,7 +65,8 @@ def timeline(db):
 
 @pytest.fixture
 def event_with_a_chinese_title(db):
-    event = publish(
+    event = EventFactory(
+        published=True,
         title="Over 40 WeChat public accounts removed",
         summary="More than forty WeChat public accounts that wrote about current affairs were "
         "removed in March 2014, most of them run by journalists and lawyers.",
@@ -96,8 +94,8 @@ def event_with_a_chinese_title(db):
 @pytest.fixture
 def events_in_many_places(db):
     for n, country in enumerate(("CN", "CN", "CN", "HK", "TW", "IR", "RU", "TR", "VN", "US")):
-        publish(title=f"Blocked in {country}, number {n}", country=country)
-    publish(title="Everywhere", country="", is_global=True)
+        EventFactory(published=True, title=f"Blocked in {country}, number {n}", country=country)
+    EventFactory(published=True, title="Everywhere", country="", is_global=True)
 
 
 @pytest.fixture

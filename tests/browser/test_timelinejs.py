@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import pytest
 
-from events import choices
 from tests.factories import CitationFactory, EventFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -19,10 +18,6 @@ HOSTILE = (
     "<script>window.ranFromEventText = 'script'</script>"
     "<img src=x onerror=\"window.ranFromEventText = 'img'\">"
 )
-
-
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
 
 
 @pytest.fixture
@@ -45,13 +40,17 @@ def open_embed(new_page, site, source):
 
 
 def test_timelinejs_shows_the_filtered_events_from_our_url(new_page, live_server, timelinejs_site):
-    wechat = publish(title="WeChat removes public accounts", date_text="2014-03")
+    wechat = EventFactory(
+        published=True, title="WeChat removes public accounts", date_text="2014-03"
+    )
     CitationFactory(
         event=wechat,
         source=SourceFactory(title="Tencent cracks down", url="https://example.org/article"),
     )
-    publish(title="Weibo closes accounts", date_text="2013-09-09")
-    publish(title="An event of another country", date_text="2012", country="RU")
+    EventFactory(published=True, title="Weibo closes accounts", date_text="2013-09-09")
+    EventFactory(
+        published=True, title="An event of another country", date_text="2012", country="RU"
+    )
     source = f"{live_server.url}/api/v1/events/?country=CN&format=timelinejs"
 
     page, left, dialogs, failures = open_embed(new_page, timelinejs_site, source)
@@ -70,12 +69,12 @@ def test_timelinejs_shows_the_filtered_events_from_our_url(new_page, live_server
 
 
 def test_no_script_from_event_text_runs_in_timelinejs(new_page, live_server, timelinejs_site):
-    event = publish(title=f"Raid {HOSTILE}", summary=f"Summary {HOSTILE}")
+    event = EventFactory(published=True, title=f"Raid {HOSTILE}", summary=f"Summary {HOSTILE}")
     CitationFactory(
         event=event,
         source=SourceFactory(title=f"Report {HOSTILE}", url="https://example.org/photo.png"),
     )
-    publish(title="A plain event", date_text="2013")
+    EventFactory(published=True, title="A plain event", date_text="2013")
     source = f"{live_server.url}/api/v1/events/?format=timelinejs"
 
     page, _left, dialogs, failures = open_embed(new_page, timelinejs_site, source)

@@ -38,6 +38,9 @@ from tests.factories import (
 MODELS = ("event", "actor", "platform", "source", "eventtype", "eventcategory", "tag")
 PAGES = [(model, page) for model in MODELS for page in ("changelist", "add", "change")]
 PAGES.append(("event", "history"))
+# Editors keep the taxonomy: a curator reads event types and categories but adds none.
+TAXONOMY_ADD = [("eventtype", "add"), ("eventcategory", "add")]
+CURATOR_PAGES = [page for page in PAGES if page not in TAXONOMY_ADD]
 EVENT_CHANGELIST = reverse("admin:events_event_changelist")
 EVENT_ADD = reverse("admin:events_event_add")
 PUBLIC_ID_CELL = re.compile(r'<th class="field-public_id"><a href="[^"]*">([^<]+)</a></th>')
@@ -102,9 +105,18 @@ def admin_page_url(model, page, objects):
     return reverse(name)
 
 
-@pytest.mark.parametrize(("model", "page"), PAGES, ids=[f"{m}-{p}" for m, p in PAGES])
+@pytest.mark.parametrize(
+    ("model", "page"), CURATOR_PAGES, ids=[f"{m}-{p}" for m, p in CURATOR_PAGES]
+)
 def test_every_events_admin_page_opens_for_a_curator(curator_client, one_of_each, model, page):
     response = curator_client.get(admin_page_url(model, page, one_of_each))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("model", "page"), TAXONOMY_ADD, ids=[f"{m}-{p}" for m, p in TAXONOMY_ADD])
+def test_the_taxonomy_add_pages_open_for_an_editor(editor_client, one_of_each, model, page):
+    response = editor_client.get(admin_page_url(model, page, one_of_each))
 
     assert response.status_code == 200
 
@@ -484,30 +496,30 @@ def publish_action(client, *events):
 
 
 def test_publish_action_publishes_an_event_with_citation_type_and_country(
-    curator_client, curator, db
+    editor_client, editor, db
 ):
     event = CitationFactory(event=EventFactory(country="CN")).event
 
-    response = publish_action(curator_client, event)
+    response = publish_action(editor_client, event)
 
     assert response.status_code == 200
     assert shown_messages(response) == [f"{event.public_id} is now published."]
     event.refresh_from_db()
     assert event.status == choices.EventStatus.PUBLISHED
     assert event.first_published_at is not None
-    assert event.updated_by == curator
+    assert event.updated_by == editor
     transition = event.transitions.get()
     assert (transition.from_status, transition.to_status, transition.user) == (
         "draft",
         "published",
-        curator,
+        editor,
     )
 
 
-def test_publish_action_refuses_an_event_without_a_citation(curator_client, db):
+def test_publish_action_refuses_an_event_without_a_citation(editor_client, db):
     event = EventFactory(country="CN")
 
-    response = publish_action(curator_client, event)
+    response = publish_action(editor_client, event)
 
     assert response.status_code == 200
     assert shown_messages(response) == [
@@ -517,10 +529,10 @@ def test_publish_action_refuses_an_event_without_a_citation(curator_client, db):
     assert (event.status, event.first_published_at) == (choices.EventStatus.DRAFT, None)
 
 
-def test_publish_action_names_everything_an_event_lacks(curator_client, db):
+def test_publish_action_names_everything_an_event_lacks(editor_client, db):
     event = EventFactory(event_type=None, country="")
 
-    response = publish_action(curator_client, event)
+    response = publish_action(editor_client, event)
 
     assert shown_messages(response) == [
         f"{event.public_id} cannot be published yet: it needs at least one citation, "
@@ -530,11 +542,11 @@ def test_publish_action_names_everything_an_event_lacks(curator_client, db):
     assert event.status == choices.EventStatus.DRAFT
 
 
-def test_publish_action_publishes_the_ready_events_and_refuses_the_others(curator_client, db):
+def test_publish_action_publishes_the_ready_events_and_refuses_the_others(editor_client, db):
     ready = CitationFactory(event=EventFactory(country="CN")).event
     uncited = EventFactory(country="CN")
 
-    response = publish_action(curator_client, ready, uncited)
+    response = publish_action(editor_client, ready, uncited)
 
     assert set(shown_messages(response)) == {
         f"{ready.public_id} is now published.",

@@ -228,10 +228,6 @@ def empty_the_database():
 # A published timeline that uses every column ----------------------------------------------
 
 
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
-
-
 def pin_times(event, *, published, updated):
     Event.objects.filter(pk=event.pk).update(first_published_at=published, updated_at=updated)
 
@@ -260,7 +256,8 @@ def build_rich_timeline():
         url="",
     )
 
-    purge = publish(
+    purge = EventFactory(
+        published=True,
         title="WeChat public accounts removed",
         summary='Tencent said "rumours", then, removed them.\nA second line.',
         event_type=removal,
@@ -291,7 +288,8 @@ def build_rich_timeline():
     CitationFactory(event=purge, source=report, quote='over 40 accounts, "rumours", 微信公众号')
     CitationFactory(event=purge, source=notice, quote="")
 
-    rules = publish(
+    rules = EventFactory(
+        published=True,
         title="=Global rules for VPN providers",
         summary="Providers everywhere were told to register.",
         event_type=removal,
@@ -303,7 +301,8 @@ def build_rich_timeline():
     EventActor.objects.create(event=rules, actor=xi, role=choices.Role.ANNOUNCED)
     CitationFactory(event=rules, source=notice, quote="")
 
-    ongoing = publish(
+    ongoing = EventFactory(
+        published=True,
         title="Lawyers detained, an ongoing campaign",
         summary="Detentions continue.",
         event_type=arrest,

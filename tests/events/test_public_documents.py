@@ -5,7 +5,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from events import choices
 from events.models import Event
 from events.public import documents
 from events.public.documents import Bases, EventDocuments
@@ -20,7 +19,7 @@ BASES = Bases("http://testserver/events/", "http://testserver/api/v1/events/")
 def published_events(db):
     events = []
     for number in range(12):
-        event = EventFactory(status=choices.EventStatus.PUBLISHED, title=f"Event {number}")
+        event = EventFactory(published=True, title=f"Event {number}")
         EventActorFactory(event=event)
         CitationFactory(event=event)
         event.platforms.add(PlatformFactory())

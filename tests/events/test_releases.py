@@ -13,7 +13,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from frictionless import validate
 
-from events import choices
 from events.models import (
     Actor,
     ActorAlias,
@@ -45,10 +44,6 @@ pytestmark = pytest.mark.django_db
 TABLE_FILES = [table.path for table in TABLES]
 
 
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
-
-
 def folder(storage, release):
     return storage / f"release-{release.number}"
 
@@ -63,7 +58,8 @@ def timeline(db):
     """The seed timeline, generated events, and cells that test the format's edges."""
     call_command("load_seed", verbosity=0)
     events_generate(count=60, seed=3, actors=40, platforms=12, sources=80)
-    hostile = publish(
+    hostile = EventFactory(
+        published=True,
         title='=HYPERLINK("http://evil")',
         summary='\'=already an apostrophe\nand a second line, "quoted"; with ; separators',
         title_original="微信公众号被删除",
@@ -81,7 +77,7 @@ def timeline(db):
 def test_a_release_is_a_valid_data_package_of_public_data_only(timeline, releases_storage):
     operator = ActorFactory(name="Hidden operator")  # in no published event
     platform = PlatformFactory(name="Seen platform", operator=operator)
-    publish(title="Uses the platform").platforms.add(platform)
+    EventFactory(published=True, title="Uses the platform").platforms.add(platform)
     draft = EventFactory(title="A draft nobody may read")
     EventActorFactory(event=draft, actor=ActorFactory(name="Actor of drafts only"))
 
@@ -135,7 +131,7 @@ def test_the_package_describes_tables_with_types_keys_and_checksums(timeline, re
 
 
 def test_each_quote_is_tied_to_its_own_source(db, releases_storage):
-    event = publish(title="Two sources")
+    event = EventFactory(published=True, title="Two sources")
     first, second = SourceFactory(key="first"), SourceFactory(key="second")
     CitationFactory(event=event, source=second, quote="said by the second")
     CitationFactory(event=event, source=first, quote="said by the first")
@@ -204,7 +200,10 @@ def test_load_release_refuses_a_database_with_events_and_a_damaged_file(timeline
 
 def test_each_release_lists_the_events_retracted_since_the_one_before(db, releases_storage):
     editor = member_of("Editor", "ana")
-    kept, wrong = publish(title="Kept"), publish(title="Wrong")
+    kept, wrong = (
+        EventFactory(published=True, title="Kept"),
+        EventFactory(published=True, title="Wrong"),
+    )
     release_make()
     event_retract(event=wrong, user=editor, reason="The source was a hoax.")
 
@@ -222,7 +221,7 @@ def test_each_release_lists_the_events_retracted_since_the_one_before(db, releas
 
 
 def test_releases_are_numbered_and_never_written_over(db, releases_storage):
-    publish()
+    EventFactory(published=True)
     first = release_make()
     Release.objects.filter(pk=first.pk).delete()  # the row lost, the files kept
 

@@ -14,7 +14,6 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from events import search
-from events.choices import EventStatus
 from events.models import Event
 from events.querysets import public_version
 from events.services import event_search_refresh, events_search_rebuild
@@ -37,10 +36,6 @@ def empty_throttle_history():
     cache.clear()
 
 
-def published(**fields):
-    return EventFactory(status=EventStatus.PUBLISHED, **fields)
-
-
 def indexed(*events):
     event_search_refresh(event_ids=[event.pk for event in events])
     return events
@@ -54,7 +49,9 @@ def listed(client, q):
 
 
 def in_chinese(original, language="zh-hans", **fields):
-    return published(summary_original=original, original_language=language, **fields)
+    return EventFactory(
+        published=True, summary_original=original, original_language=language, **fields
+    )
 
 
 # What a word is --------------------------------------------------------------------------------
@@ -134,7 +131,7 @@ def test_a_one_character_query_finds_the_character_at_the_start_of_a_bigram(clie
 
 
 def test_mixed_script_text_is_found_by_either_script(client):
-    (event,) = indexed(published(title="Tencent suspends WeChat微信账号"))
+    (event,) = indexed(EventFactory(published=True, title="Tencent suspends WeChat微信账号"))
 
     assert listed(client, "wechat") == {event.public_id}
     assert listed(client, "账号") == {event.public_id}
@@ -144,7 +141,7 @@ def test_mixed_script_text_is_found_by_either_script(client):
 
 def test_english_search_is_unchanged(client):
     arrested, chinese = indexed(
-        published(summary="Officials arrested three journalists."),
+        EventFactory(published=True, summary="Officials arrested three journalists."),
         in_chinese("官员逮捕了三名记者。", summary="Officials detained three reporters."),
     )
 
@@ -181,7 +178,7 @@ def test_the_migration_rewrites_search_text_written_before_bigrams(client, monke
         in_chinese("关闭微博账号", title="Weibo accounts closed"),
         in_chinese("审查微信文章", title="Articles reviewed"),
     )
-    (english,) = indexed(published(title="Bloggers detained"))
+    (english,) = indexed(EventFactory(published=True, title="Bloggers detained"))
     for event in chinese:
         Event.objects.filter(pk=event.pk).update(search_text=old_search_text(event))
     # Not what its words give, and left so: text without Han characters is never read.
@@ -203,8 +200,10 @@ def test_the_migration_rewrites_search_text_written_before_bigrams(client, monke
 
 
 def test_the_rebuild_writes_only_events_whose_words_changed():
-    english = published(title="Bloggers detained")
-    chinese = published(title="Chats closed", title_original="關閉", original_language="zh-hant")
+    english = EventFactory(published=True, title="Bloggers detained")
+    chinese = EventFactory(
+        published=True, title="Chats closed", title_original="關閉", original_language="zh-hant"
+    )
     indexed(english, chinese)
     Event.objects.filter(pk=english.pk).update(search_text=" something happened bloggers detained")
     Event.objects.filter(pk=chinese.pk).update(search_text=" chats closed something happened 關閉")

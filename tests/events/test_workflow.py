@@ -78,7 +78,7 @@ def member_of(group, username):
     return user
 
 
-# Overrides conftest's curator (a superuser): here a curator has only the Curator group.
+# conftest's personas, with names the conflict messages below quote, and no password to hash.
 @pytest.fixture
 def curator(groups):
     return member_of(groups[CURATOR_GROUP], "carla")

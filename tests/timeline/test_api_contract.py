@@ -23,7 +23,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from events.choices import EventStatus
 from events.models import Event
 from tests.factories import ActorFactory, EventFactory, PlatformFactory
 from timeline.filters import MAX_QUERY_LENGTH, MAX_VALUES, EventFilterSet
@@ -56,10 +55,6 @@ def schema(client):
     return json.loads(response.content)
 
 
-def published(**fields):
-    return EventFactory(status=EventStatus.PUBLISHED, **fields)
-
-
 def cursor(**token):
     text = json.dumps(token, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
@@ -90,7 +85,7 @@ def error(response, status):
     ],
 )
 def test_forged_cursor_values_are_refused_not_a_server_error(client, path, token, ordering):
-    published()
+    EventFactory(published=True)
 
     _detail, errors = error(client.get(path, {"cursor": cursor(o=ordering, **token)}), 400)
 
@@ -150,7 +145,7 @@ def test_unknown_id_is_a_json_404(client, path):
 
 
 def test_timelinejs_is_sent_as_its_own_media_type_when_accept_names_it(client):
-    published()
+    EventFactory(published=True)
 
     by_accept = client.get(EVENTS, HTTP_ACCEPT="application/vnd.timelinejs+json")
     by_format = client.get(EVENTS, {"format": "timelinejs"})
@@ -182,7 +177,7 @@ CLIENT_ACCEPTS = [
     ],
 )
 def test_format_in_the_url_wins_over_any_accept_header(client, fmt, sent_as, accept):
-    event = published()
+    event = EventFactory(published=True)
 
     response = client.get(EVENTS, {"format": fmt}, HTTP_ACCEPT=accept)
 
@@ -193,7 +188,7 @@ def test_format_in_the_url_wins_over_any_accept_header(client, fmt, sent_as, acc
 
 
 def test_format_in_the_url_wins_for_one_event_and_reference_lists(client):
-    event = published()
+    event = EventFactory(published=True)
 
     one = client.get(f"{EVENTS}{event.public_id}/", {"format": "csv"}, HTTP_ACCEPT="image/png")
     tags = client.get(f"{API}tags/", {"format": "json"}, HTTP_ACCEPT="text/csv")
@@ -203,7 +198,7 @@ def test_format_in_the_url_wins_for_one_event_and_reference_lists(client):
 
 
 def test_accept_still_chooses_when_the_url_names_no_format(client):
-    published()
+    EventFactory(published=True)
 
     assert client.get(EVENTS, HTTP_ACCEPT="text/csv")["Content-Type"].startswith("text/csv")
     assert client.get(EVENTS, HTTP_ACCEPT="text/html").status_code == 406
@@ -226,7 +221,7 @@ def test_accept_still_chooses_when_the_url_names_no_format(client):
     ],
 )
 def test_values_outside_the_documented_patterns_are_refused(client, query):
-    published(country="CN").platforms.add(PlatformFactory(slug="wechat"))
+    EventFactory(published=True, country="CN").platforms.add(PlatformFactory(slug="wechat"))
 
     _detail, errors = error(client.get(EVENTS, query), 400)
 
@@ -243,7 +238,7 @@ def test_a_refused_value_with_a_percent_sign_is_quoted_in_a_400_not_a_500(client
 
 def test_what_the_documented_patterns_allow_is_accepted(client):
     wechat, weibo = PlatformFactory(slug="wechat"), PlatformFactory(slug="weibo")
-    on_wechat, on_weibo = published(), published()
+    on_wechat, on_weibo = EventFactory(published=True), EventFactory(published=True)
     on_wechat.platforms.add(wechat)
     on_weibo.platforms.add(weibo)
 
@@ -258,7 +253,7 @@ def test_what_the_documented_patterns_allow_is_accepted(client):
 
 
 def test_an_empty_value_means_the_parameter_was_not_given(client):
-    published()
+    EventFactory(published=True)
 
     everything = client.get(EVENTS).json()["results"]
     emptied = client.get(f"{EVENTS}?date_from=&updated_since=&q=&platform=&cursor=&format=")
@@ -281,10 +276,10 @@ def queries_for(client, url):
 
 def test_a_page_of_changes_costs_the_same_queries_for_two_changes_or_six(client):
     for _ in range(2):
-        published()
+        EventFactory(published=True)
     small, small_rows = queries_for(client, f"{CHANGES}?page_size=1000")
     for _ in range(4):
-        published()
+        EventFactory(published=True)
     large, large_rows = queries_for(client, f"{CHANGES}?page_size=1000")
 
     assert (small_rows, large_rows) == (2, 6)
@@ -292,7 +287,7 @@ def test_a_page_of_changes_costs_the_same_queries_for_two_changes_or_six(client)
 
 
 def test_changes_show_each_event_as_the_event_detail_does(client):
-    events = [published(), published()]
+    events = [EventFactory(published=True), EventFactory(published=True)]
 
     changes = client.get(CHANGES).json()["results"]
 
@@ -301,8 +296,8 @@ def test_changes_show_each_event_as_the_event_detail_does(client):
 
 
 def test_stats_list_the_group_of_events_without_one_last_among_equals_on_every_database(client):
-    published().actor_roles.create(actor=ActorFactory(slug="aaa"), role="ordered")
-    published()
+    EventFactory(published=True).actor_roles.create(actor=ActorFactory(slug="aaa"), role="ordered")
+    EventFactory(published=True)
 
     body = client.get(f"{API}stats/", {"group_by": "actor"}).json()
 
@@ -444,7 +439,7 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 )
 def test_responses_conform_to_the_schema(api, path, query, headers):
     wechat = PlatformFactory(slug="wechat")
-    published().platforms.add(wechat)
+    EventFactory(published=True).platforms.add(wechat)
     Event.objects.update(first_published_at="2026-01-01T00:00:00Z")
 
     case = api[path]["GET"].Case(query=query, headers=headers)

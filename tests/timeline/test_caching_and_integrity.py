@@ -47,7 +47,7 @@ from tests.factories import (
     TagFactory,
 )
 from tests.timeline.reference import reference_events
-from tests.timeline.test_exports import build_rich_timeline, publish, role, streamed_text
+from tests.timeline.test_exports import build_rich_timeline, role, streamed_text
 from timeline import exports, pages
 from timeline.caching import cache_public_page
 from timeline.filters import EventFilterSet
@@ -129,7 +129,7 @@ def reader():
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
-    """Create the curator fixture's user without the deliberately slow hasher."""
+    """Create the personas' users without the deliberately slow hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -218,7 +218,7 @@ def test_publishing_an_event_reaches_the_next_get(client, rich_timeline):
 def test_a_published_factory_event_reaches_the_next_get(client, rich_timeline):
     client.get(EVENTS)
 
-    publish(title="Saved as published")
+    EventFactory(published=True, title="Saved as published")
 
     assert "Saved as published" in titles(client.get(EVENTS))
 
@@ -271,12 +271,12 @@ def test_renaming_an_actor_as_the_admin_does_reaches_events_and_the_actor(client
     assert client.get(actor_url).json()["name"] == "Xi Jinping"
 
 
-def test_deleting_a_tag_in_the_admin_reaches_the_next_get(curator_client, rich_timeline):
+def test_deleting_a_tag_in_the_admin_reaches_the_next_get(editor_client, rich_timeline):
     anonymous = reader()
     anonymous.get(EVENTS)
     tag = Tag.objects.get(slug="formula-tag")
 
-    deleted = curator_client.post(f"/admin/events/tag/{tag.pk}/delete/", {"post": "yes"})
+    deleted = editor_client.post(f"/admin/events/tag/{tag.pk}/delete/", {"post": "yes"})
 
     assert deleted.status_code == 302
     assert not Tag.objects.filter(slug="formula-tag").exists()
@@ -449,7 +449,7 @@ def test_if_modified_since_sees_a_change_made_in_the_same_second(client, rich_ti
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, databases="__all__")  # readers may read a replica
 def test_an_edit_that_commits_after_a_later_one_still_reaches_readers(client):
-    slow = publish(title="Before the import", date_text="2014-01")
+    slow = EventFactory(published=True, title="Before the import", date_text="2014-01")
     CitationFactory(event=slow)
     importer = connection.copy()  # a second connection: a long import, say
     importer.ensure_connection()
@@ -460,7 +460,7 @@ def test_an_edit_that_commits_after_a_later_one_still_reaches_readers(client):
                 "UPDATE events_event SET title = %s, updated_at = %s WHERE id = %s",
                 ["Changed by the import", timezone.now(), slow.pk],
             )
-        publish(title="Published meanwhile", date_text="2014-02")
+        EventFactory(published=True, title="Published meanwhile", date_text="2014-02")
         assert "Published meanwhile" in titles(client.get(EVENTS))
         importer.commit()
     finally:
@@ -786,7 +786,10 @@ def hang_up(response):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_copy_outside_a_transaction_counts_and_writes_one_snapshot():
-    events = [publish(title=f"Event {index}", date_text="2014-03") for index in range(3)]
+    events = [
+        EventFactory(published=True, title=f"Event {index}", date_text="2014-03")
+        for index in range(3)
+    ]
     stream = copy_stream(Event.objects.published())
     assert stream.row_count() == 3
 
@@ -815,7 +818,9 @@ def test_copy_outside_a_transaction_abandoned_mid_way_leaves_the_connection_usab
 
     assert not stream.thread.is_alive()
     assert published.count() == 12
-    publish(title="Written after the abandoned copy")  # not stuck in a read-only transaction
+    EventFactory(
+        published=True, title="Written after the abandoned copy"
+    )  # not stuck in a read-only transaction
     assert published.count() == 13
 
 
@@ -835,7 +840,9 @@ def related_world(events):
     EventRelation.objects.create(
         from_event=span, to_event=draft, relation_type=choices.RelationType.PRECEDES
     )
-    untyped = publish(title="No type", event_type=None, country="DE", date_text="2015")
+    untyped = EventFactory(
+        published=True, title="No type", event_type=None, country="DE", date_text="2015"
+    )
     archived = SourceFactory(
         published_on=datetime.date(2015, 1, 2),
         archive_url="https://web.archive.org/web/2015/https://example.org/x",
@@ -924,7 +931,7 @@ def test_moments_are_utc_whatever_the_time_zone(client, rich_timeline, settings,
 def test_work_on_drafts_leaves_every_public_etag_as_it_was(client):
     shown = ActorFactory(name="Shown actor")
     unseen = ActorFactory(name="Actor only drafts use")
-    public = publish(title="Public")
+    public = EventFactory(published=True, title="Public")
     role(public, shown)
     draft = EventFactory(title="A draft")
     role(draft, unseen)

@@ -20,7 +20,6 @@ from citeproc import (
 from citeproc.source.json import CiteProcJSON
 from django.utils import timezone
 
-from events import choices
 from events.models import Event
 from events.services.releases import release_make
 from tests.factories import EventFactory
@@ -36,10 +35,6 @@ def site_url(settings):
     settings.SITE_URL = SITE
 
 
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
-
-
 def cite(client, event):
     page = client.get(f"/events/{event.public_id}/").content.decode()
     section = page[page.index('<section class="cite"') :]
@@ -52,7 +47,7 @@ def cite(client, event):
 
 
 def test_the_reference_names_the_event_its_address_and_the_access_date(client):
-    event = publish(title="WeChat removes 40 accounts")
+    event = EventFactory(published=True, title="WeChat removes 40 accounts")
     today = timezone.now().date()
 
     text, _bibtex, _csl = cite(client, event)
@@ -65,7 +60,7 @@ def test_the_reference_names_the_event_its_address_and_the_access_date(client):
 
 
 def test_a_release_made_since_the_last_change_is_cited(client):
-    event = publish(title="In a release")
+    event = EventFactory(published=True, title="In a release")
     release = release_make()
 
     text, bibtex, csl = cite(client, event)
@@ -78,7 +73,7 @@ def test_a_release_made_since_the_last_change_is_cited(client):
 
 
 def test_bibtexparser_reads_the_bibtex_with_special_characters(client):
-    event = publish(title="50% of {accounts} & #tags_removed ~ C:\\path")
+    event = EventFactory(published=True, title="50% of {accounts} & #tags_removed ~ C:\\path")
 
     _text, bibtex, _csl = cite(client, event)
 
@@ -90,7 +85,7 @@ def test_bibtexparser_reads_the_bibtex_with_special_characters(client):
 
 
 def test_citeproc_renders_the_csl_json_in_a_citation_style(client):
-    event = publish(title="Weibo closes accounts")
+    event = EventFactory(published=True, title="Weibo closes accounts")
 
     _text, _bibtex, csl = cite(client, event)
 
@@ -104,7 +99,7 @@ def test_citeproc_renders_the_csl_json_in_a_citation_style(client):
 
 
 def test_the_access_date_follows_the_day_even_from_the_cache(client):
-    event = publish()
+    event = EventFactory(published=True)
     first = client.get(f"/events/{event.public_id}/")
 
     later = timezone.now() + datetime.timedelta(days=1)

@@ -5,15 +5,10 @@ import re
 
 import pytest
 
-from events import choices
 from events.services.releases import release_make
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
 
 
 def body(response):
@@ -21,9 +16,9 @@ def body(response):
 
 
 def test_the_data_page_lists_releases_newest_first_with_their_checksums(client):
-    publish()
+    EventFactory(published=True)
     first = release_make()
-    publish()
+    EventFactory(published=True)
     second = release_make()
 
     page = client.get("/data/").content.decode()
@@ -41,7 +36,7 @@ def test_the_data_page_lists_releases_newest_first_with_their_checksums(client):
 
 
 def test_release_files_are_served_as_immutable(client):
-    publish(title="In the release")
+    EventFactory(published=True, title="In the release")
     release_make()
 
     events = client.get("/data/1/events.csv")
@@ -61,17 +56,17 @@ def test_release_files_are_served_as_immutable(client):
     ["/data/2/events.csv", "/data/1/secrets.txt", "/data/1/..%2Fsettings.py", "/data/9/"],
 )
 def test_no_other_file_is_served(client, path):
-    publish()
+    EventFactory(published=True)
     release_make()
 
     assert client.get(path).status_code == 404
 
 
 def test_the_api_lists_releases_with_where_to_download_them(client):
-    publish()
+    EventFactory(published=True)
     release_make()
     before = client.get("/api/v1/releases/")
-    publish()
+    EventFactory(published=True)
     release = release_make()
 
     after = client.get("/api/v1/releases/", HTTP_IF_NONE_MATCH=before["ETag"])

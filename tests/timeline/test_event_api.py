@@ -49,10 +49,6 @@ def empty_throttle_history():
     cache.clear()
 
 
-def published(**fields):
-    return EventFactory(status=EventStatus.PUBLISHED, **fields)
-
-
 def listed(client, params=None):
     """Return the public ids on the first page of the list for these query parameters."""
     response = client.get(API, params or {})
@@ -95,7 +91,7 @@ def play(event, actor, role):
 
 
 def test_list_shows_published_events_only(client):
-    shown = published()
+    shown = EventFactory(published=True)
     for status in (EventStatus.DRAFT, EventStatus.IN_REVIEW, EventStatus.RETRACTED):
         EventFactory(status=status)
 
@@ -103,7 +99,7 @@ def test_list_shows_published_events_only(client):
 
 
 def test_list_without_filters_answers_with_next_previous_and_results(client):
-    published()
+    EventFactory(published=True)
 
     body = client.get(API).json()
 
@@ -129,7 +125,9 @@ ALL_DATED = set(DATED)
 
 @pytest.fixture
 def dated():
-    return {name: published(date_text=text).public_id for name, text in DATED.items()}
+    return {
+        name: EventFactory(published=True, date_text=text).public_id for name, text in DATED.items()
+    }
 
 
 @pytest.mark.parametrize(
@@ -217,7 +215,7 @@ def test_date_filters_select_events_by_the_days_they_may_have_touched(
 
 
 def test_month_event_overlaps_mid_march_to_mid_april_but_is_not_within_it(client):
-    march = published(date_text="2014-03")
+    march = EventFactory(published=True, date_text="2014-03")
     query = {"date_from": "2014-03-15", "date_to": "2014-04-15"}
 
     assert listed(client, query) == [march.public_id]
@@ -225,7 +223,7 @@ def test_month_event_overlaps_mid_march_to_mid_april_but_is_not_within_it(client
 
 
 def test_month_event_is_within_its_year(client):
-    march = published(date_text="2014-03")
+    march = EventFactory(published=True, date_text="2014-03")
 
     found = listed(client, {"date_from": "2014", "date_to": "2014", "date_match": "within"})
 
@@ -233,7 +231,7 @@ def test_month_event_is_within_its_year(client):
 
 
 def test_approximate_month_reaches_the_neighbouring_months(client):
-    about_april = published(date_text="2014-04~")
+    about_april = EventFactory(published=True, date_text="2014-04~")
 
     assert listed(client, {"date_from": "2014-05-31", "date_to": "2014-06"}) == [
         about_april.public_id
@@ -246,9 +244,9 @@ def test_approximate_month_reaches_the_neighbouring_months(client):
 
 def test_type_filter_lists_events_of_those_types(client):
     removal, blocking = EventTypeFactory(), EventTypeFactory()
-    removed = published(event_type=removal)
-    blocked = published(event_type=blocking)
-    published()
+    removed = EventFactory(published=True, event_type=removal)
+    blocked = EventFactory(published=True, event_type=blocking)
+    EventFactory(published=True)
 
     assert listed(client, {"type": removal.slug}) == [removed.public_id]
     assert set(listed(client, {"type": [removal.slug, blocking.slug]})) == ids(removed, blocked)
@@ -258,9 +256,9 @@ def test_category_filter_includes_every_type_of_the_category(client):
     content_control = EventCategoryFactory()
     removal = EventTypeFactory(category=content_control)
     deletion = EventTypeFactory(category=content_control)
-    removed = published(event_type=removal)
-    deleted = published(event_type=deletion)
-    published(event_type=EventTypeFactory())
+    removed = EventFactory(published=True, event_type=removal)
+    deleted = EventFactory(published=True, event_type=deletion)
+    EventFactory(published=True, event_type=EventTypeFactory())
 
     found = listed(client, {"category": content_control.slug})
 
@@ -268,26 +266,26 @@ def test_category_filter_includes_every_type_of_the_category(client):
 
 
 def test_country_filter_accepts_lower_case_codes(client):
-    china = published(country="CN")
-    published(country="IR")
+    china = EventFactory(published=True, country="CN")
+    EventFactory(published=True, country="IR")
 
     assert listed(client, {"country": "cn"}) == [china.public_id]
     assert listed(client, {"country": "CN"}) == [china.public_id]
 
 
 def test_country_global_lists_events_that_span_the_world(client):
-    published(country="CN")
-    iran = published(country="IR")
-    world = published(country="", is_global=True)
+    EventFactory(published=True, country="CN")
+    iran = EventFactory(published=True, country="IR")
+    world = EventFactory(published=True, country="", is_global=True)
 
     assert listed(client, {"country": "global"}) == [world.public_id]
     assert set(listed(client, {"country": ["IR", "global"]})) == ids(iran, world)
 
 
 def test_country_filter_takes_a_comma_separated_list(client):
-    china = published(country="CN")
-    iran = published(country="IR")
-    published(country="RU")
+    china = EventFactory(published=True, country="CN")
+    iran = EventFactory(published=True, country="IR")
+    EventFactory(published=True, country="RU")
 
     assert set(listed_raw(client, "country=cn,ir")) == ids(china, iran)
 
@@ -299,14 +297,14 @@ def test_country_filter_takes_a_comma_separated_list(client):
 def roles():
     tencent = ActorFactory(slug="tencent", name="Tencent", kind=ActorKind.COMPANY)
     regulator = ActorFactory(slug="cac", name="Cyberspace Administration of China")
-    tencent_targeted = published(title="Tencent targeted")
+    tencent_targeted = EventFactory(published=True, title="Tencent targeted")
     play(tencent_targeted, tencent, Role.TARGETED)
     play(tencent_targeted, regulator, Role.OPERATED_PLATFORM)
-    tencent_operated = published(title="Tencent operated")
+    tencent_operated = EventFactory(published=True, title="Tencent operated")
     play(tencent_operated, tencent, Role.OPERATED_PLATFORM)
-    regulator_ordered = published(title="Regulator ordered")
+    regulator_ordered = EventFactory(published=True, title="Regulator ordered")
     play(regulator_ordered, regulator, Role.ORDERED)
-    published(title="Nobody named")
+    EventFactory(published=True, title="Nobody named")
     return {
         "targeted": tencent_targeted.public_id,
         "operated": tencent_operated.public_id,
@@ -359,11 +357,15 @@ def test_actor_and_role_together_mean_that_actor_in_that_role(client, roles):
 def on_platforms():
     wechat = PlatformFactory(slug="wechat", name="WeChat")
     weibo = PlatformFactory(slug="weibo", name="Weibo")
-    only_wechat, only_weibo, both = published(), published(), published()
+    only_wechat, only_weibo, both = (
+        EventFactory(published=True),
+        EventFactory(published=True),
+        EventFactory(published=True),
+    )
     only_wechat.platforms.add(wechat)
     only_weibo.platforms.add(weibo)
     both.platforms.add(wechat, weibo)
-    published().platforms.add(PlatformFactory())
+    EventFactory(published=True).platforms.add(PlatformFactory())
     return {"wechat": only_wechat, "weibo": only_weibo, "both": both}
 
 
@@ -395,10 +397,10 @@ def test_platform_filter_counts_an_event_on_both_platforms_once(client, on_platf
 
 def test_tag_filter_lists_tagged_events_once(client):
     messaging, arrests = TagFactory(), TagFactory()
-    both, only_messaging = published(), published()
+    both, only_messaging = EventFactory(published=True), EventFactory(published=True)
     both.tags.add(messaging, arrests)
     only_messaging.tags.add(messaging)
-    published().tags.add(TagFactory())
+    EventFactory(published=True).tags.add(TagFactory())
 
     assert sorted(listed(client, {"tag": arrests.slug})) == [both.public_id]
     found = listed(client, {"tag": [messaging.slug, arrests.slug]})
@@ -409,9 +411,9 @@ def test_tag_filter_lists_tagged_events_once(client):
 
 
 def test_verification_filter(client):
-    corroborated = published(verification=Verification.CORROBORATED)
-    disputed = published(verification=Verification.DISPUTED)
-    published(verification=Verification.SINGLE_SOURCE)
+    corroborated = EventFactory(published=True, verification=Verification.CORROBORATED)
+    disputed = EventFactory(published=True, verification=Verification.DISPUTED)
+    EventFactory(published=True, verification=Verification.SINGLE_SOURCE)
 
     assert listed(client, {"verification": "corroborated"}) == [corroborated.public_id]
     found = listed(client, {"verification": ["corroborated", "disputed"]})
@@ -419,8 +421,8 @@ def test_verification_filter(client):
 
 
 def test_ongoing_true_lists_only_events_that_have_not_ended(client):
-    ongoing = published(date_text="2009-07-07/..")
-    ended = published(date_text="2014-05-20/2014-06-10")
+    ongoing = EventFactory(published=True, date_text="2009-07-07/..")
+    ended = EventFactory(published=True, date_text="2014-05-20/2014-06-10")
 
     assert listed(client, {"ongoing": "true"}) == [ongoing.public_id]
     assert listed(client, {"ongoing": "false"}) == [ended.public_id]
@@ -438,7 +440,7 @@ def updated_at_different_times():
     }
     events = {}
     for name, moment in moments.items():
-        events[name] = published()
+        events[name] = EventFactory(published=True)
         set_updated_at(events[name], moment)
     return {name: event.public_id for name, event in events.items()}
 
@@ -479,12 +481,12 @@ def searchable():
     wechat = PlatformFactory(slug="wechat", name="WeChat")
     PlatformAlias.objects.create(platform=wechat, name="微信", language="zh-hans")
     events = {
-        "title": published(title="Bloggers detained in Shanghai"),
-        "summary": published(summary="Officials arrested three journalists."),
-        "actor": published(title="A speech"),
-        "platform": published(title="Accounts closed"),
-        "quote": published(title="A notice"),
-        "unicode": published(title="Protest in Ürümqi"),
+        "title": EventFactory(published=True, title="Bloggers detained in Shanghai"),
+        "summary": EventFactory(published=True, summary="Officials arrested three journalists."),
+        "actor": EventFactory(published=True, title="A speech"),
+        "platform": EventFactory(published=True, title="Accounts closed"),
+        "quote": EventFactory(published=True, title="A notice"),
+        "unicode": EventFactory(published=True, title="Protest in Ürümqi"),
     }
     play(events["actor"], xi, Role.ANNOUNCED)
     events["platform"].platforms.add(wechat)
@@ -533,10 +535,10 @@ def test_search_combines_with_other_filters(client, searchable):
 def ordered():
     """Four events whose date order and update order differ; two share a date."""
     events = {
-        "may": published(date_text="2014-05-27"),
-        "ongoing": published(date_text="2009-07-07/.."),
-        "march": published(date_text="2014-03"),
-        "also_may": published(date_text="2014-05-27"),
+        "may": EventFactory(published=True, date_text="2014-05-27"),
+        "ongoing": EventFactory(published=True, date_text="2009-07-07/.."),
+        "march": EventFactory(published=True, date_text="2014-03"),
+        "also_may": EventFactory(published=True, date_text="2014-05-27"),
     }
     for hour, name in enumerate(["march", "also_may", "ongoing", "may"]):
         set_updated_at(events[name], datetime.datetime(2026, 1, 1, hour, tzinfo=UTC))
@@ -654,7 +656,7 @@ def test_every_filter_at_once_leaves_only_the_event_passing_all_of_them(client):
     ],
 )
 def test_bad_parameters_are_refused_with_json_naming_the_parameter(client, query, parameter):
-    published()
+    EventFactory(published=True)
 
     errors = errors_of(client.get(f"{API}?{query}"))
 
@@ -674,7 +676,7 @@ def test_date_to_before_date_from_says_so(client):
 
 
 def test_a_year_and_a_day_inside_it_are_not_a_reversed_range(client):
-    day = published(date_text="2014-05-27")
+    day = EventFactory(published=True, date_text="2014-05-27")
 
     assert listed(client, {"date_from": "2014-05-27", "date_to": "2014-05"}) == [day.public_id]
 
@@ -696,7 +698,7 @@ def test_q_over_200_characters_is_refused_even_when_made_of_words(client):
     ],
 )
 def test_unknown_slug_is_refused_with_where_to_find_valid_ones(client, parameter, listing):
-    published()
+    EventFactory(published=True)
 
     errors = errors_of(client.get(API, {parameter: "nope"}))
 
@@ -738,7 +740,7 @@ def referenced_only_by(event, parameter):
 def test_slug_referenced_only_by_an_unpublished_event_is_refused_like_an_unknown_one(
     client, parameter, status
 ):
-    published()
+    EventFactory(published=True)
     slug = referenced_only_by(EventFactory(status=status), parameter)
 
     errors = errors_of(client.get(API, {parameter: slug}))
@@ -749,7 +751,7 @@ def test_slug_referenced_only_by_an_unpublished_event_is_refused_like_an_unknown
 
 def test_slug_of_a_published_event_is_accepted_even_if_drafts_share_it(client):
     wechat = PlatformFactory(slug="wechat")
-    shown = published()
+    shown = EventFactory(published=True)
     shown.platforms.add(wechat)
     EventFactory().platforms.add(wechat)
 
@@ -774,7 +776,7 @@ def cursor(**token):
     ],
 )
 def test_forged_cursors_are_refused(client, token):
-    published()
+    EventFactory(published=True)
 
     errors = errors_of(client.get(API, {"cursor": cursor(**token)}))
 
@@ -788,8 +790,8 @@ def test_a_list_as_cursor_is_refused(client):
 
 
 def test_cursor_from_another_ordering_says_to_start_again(client):
-    published()
-    published()
+    EventFactory(published=True)
+    EventFactory(published=True)
     first = client.get(API, {"page_size": 1, "ordering": "date"}).json()
     token = parse_qs(urlsplit(first["next"]).query)["cursor"][0]
 
@@ -799,7 +801,7 @@ def test_cursor_from_another_ordering_says_to_start_again(client):
 
 
 def test_page_size_in_superscript_digits_is_refused_not_a_server_error(client):
-    published()
+    EventFactory(published=True)
 
     errors = errors_of(client.get(API, {"page_size": "²"}))
 
@@ -807,14 +809,14 @@ def test_page_size_in_superscript_digits_is_refused_not_a_server_error(client):
 
 
 def test_page_size_at_the_limits_is_accepted(client):
-    published()
+    EventFactory(published=True)
 
     assert client.get(API, {"page_size": 1}).status_code == 200
     assert client.get(API, {"page_size": 1000}).status_code == 200
 
 
 def test_cursor_with_an_id_beyond_any_integer_is_refused_not_a_server_error(client):
-    published()
+    EventFactory(published=True)
     # On the event's own day, so the id decides.
     token = cursor(o="date", d="next", v="2014-05-27", k=10**30)
 
@@ -824,7 +826,7 @@ def test_cursor_with_an_id_beyond_any_integer_is_refused_not_a_server_error(clie
 
 
 def test_updated_since_at_the_edge_of_the_calendar_is_not_a_server_error(client):
-    published()
+    EventFactory(published=True)
 
     response = client.get(API, {"updated_since": "0001-01-01T00:00:00+08:00"})
 
@@ -860,7 +862,8 @@ def full_event():
     removal = EventTypeFactory(
         category=content_control, slug="account-removal", name="Account removal"
     )
-    event = published(
+    event = EventFactory(
+        published=True,
         title="WeChat public accounts removed",
         summary="Tencent removed over 40 accounts.",
         event_type=removal,
@@ -895,8 +898,8 @@ def full_event():
         unit=CountUnit.ACCOUNTS,
         note="public accounts",
     )
-    follow_up = published(title="Follow-up rules")
-    campaign = published(title="Clean-up campaign")
+    follow_up = EventFactory(published=True, title="Follow-up rules")
+    campaign = EventFactory(published=True, title="Clean-up campaign")
     EventRelation.objects.create(
         from_event=event, to_event=follow_up, relation_type=RelationType.PRECEDES
     )
@@ -958,7 +961,7 @@ def test_detail_date_gives_text_bounds_precision_qualifiers_and_display(client, 
 
 
 def test_detail_of_an_ongoing_event_has_no_latest_day(client):
-    event = published(date_text="2009-07-07/..")
+    event = EventFactory(published=True, date_text="2009-07-07/..")
 
     date = client.get(f"{API}{event.public_id}/").json()["date"]
 
@@ -1133,10 +1136,10 @@ def paged_events():
     ]
     matching = []
     for date_text, hours in rows:
-        event = published(date_text=date_text)
+        event = EventFactory(published=True, date_text=date_text)
         set_updated_at(event, base + datetime.timedelta(hours=hours))
         matching.append(event)
-        published(date_text=date_text, country="IR")
+        EventFactory(published=True, date_text=date_text, country="IR")
     EventFactory(date_text="2014-05-27")
     return matching
 
@@ -1205,12 +1208,14 @@ def test_count_is_left_out_unless_asked_for(client, paged_events):
 
 @pytest.mark.parametrize("ordering", ["date", "-date"])
 def test_events_published_between_pages_cause_no_duplicates_and_no_gaps(client, ordering):
-    originals = [published(date_text=f"2014-{month:02d}-10") for month in range(1, 9)]
+    originals = [
+        EventFactory(published=True, date_text=f"2014-{month:02d}-10") for month in range(1, 9)
+    ]
     first = client.get(API, {"ordering": ordering, "page_size": 3}).json()
     cursor_row = Event.objects.get(public_id=first["results"][-1]["id"])
     # Earlier and later than the cursor, and on the cursor's own day (a later id).
     newcomers = [
-        published(date_text=text)
+        EventFactory(published=True, date_text=text)
         for text in ("2013-06-01", "2014-02-10", "2014-03-10", "2014-06-01", "2015-01-01")
     ]
     # And a draft that was there all along, published now.
@@ -1229,11 +1234,11 @@ def test_events_published_between_pages_cause_no_duplicates_and_no_gaps(client, 
 
 
 def test_events_published_between_pages_of_the_update_order_come_at_the_end(client):
-    originals = [published() for _ in range(5)]
+    originals = [EventFactory(published=True) for _ in range(5)]
     for day, event in enumerate(originals, start=1):
         set_updated_at(event, datetime.datetime(2020, 1, day, tzinfo=UTC))
     first = client.get(API, {"ordering": "updated", "page_size": 2}).json()
-    backdated, fresh = published(), published()
+    backdated, fresh = EventFactory(published=True), EventFactory(published=True)
     set_updated_at(backdated, datetime.datetime(2019, 12, 1, tzinfo=UTC))
 
     rest = walk(client, first["next"])
@@ -1253,7 +1258,7 @@ def rich_events():
     tag = TagFactory()
     previous = None
     for _ in range(50):
-        event = published()
+        event = EventFactory(published=True)
         play(event, actors[0], Role.ORDERED)
         play(event, actors[1], Role.TARGETED)
         event.platforms.add(*platforms)

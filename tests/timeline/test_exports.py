@@ -88,10 +88,6 @@ def walk_json(client, query=""):
     return items
 
 
-def publish(**kwargs):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **kwargs)
-
-
 def set_times(event, *, published=None, updated=None):
     """Pin timestamps (update() leaves auto_now alone)."""
     values = {}
@@ -138,7 +134,8 @@ def wechat():
 @pytest.fixture
 def rich_event(taxonomy, wechat):
     """One published event with every kind of cell filled, timestamps pinned."""
-    event = publish(
+    event = EventFactory(
+        published=True,
         title="WeChat removes public accounts",
         summary='Tencent said "rumours", then, removed them.\nA second line.',
         event_type=taxonomy,
@@ -194,7 +191,8 @@ def build_rich_timeline(taxonomy, wechat):
     undated = SourceFactory(title="-Anonymous post", publisher="Forum", url="")
     unpublished = SourceFactory(title="Dated only", publisher="", published_on=None)
 
-    first = publish(
+    first = EventFactory(
+        published=True,
         title='=HYPERLINK("http://x")',
         summary='Quote, "quoted", and\nnew lines\nagain.',
         event_type=taxonomy,
@@ -215,7 +213,8 @@ def build_rich_timeline(taxonomy, wechat):
     CitationFactory(event=first, source=undated, quote="")
     CitationFactory(event=first, source=cited, quote="@again")
 
-    ongoing_global = publish(
+    ongoing_global = EventFactory(
+        published=True,
         title="Global VPN crackdown",
         summary="+1+1",
         event_type=other_type,
@@ -226,7 +225,8 @@ def build_rich_timeline(taxonomy, wechat):
     add_platforms(ongoing_global, wechat)
     CitationFactory(event=ongoing_global, source=unpublished, quote="")
 
-    approximate = publish(
+    approximate = EventFactory(
+        published=True,
         title="微信 group chats closed",
         summary="\tindented summary",
         event_type=taxonomy,
@@ -241,7 +241,8 @@ def build_rich_timeline(taxonomy, wechat):
     count(approximate, choices.CountQualifier.AT_LEAST, 1000000, choices.CountUnit.POSTS)
     CitationFactory(event=approximate, source=cited, quote="")
 
-    span = publish(
+    span = EventFactory(
+        published=True,
         title="Plain span",
         summary="Nothing odd here.",
         event_type=other_type,
@@ -263,7 +264,9 @@ def rich_timeline(taxonomy, wechat):
 def many_events(count_, *, event_type, platform=None, dates=("2014-05-27", "2014-03", "2013")):
     events = []
     for index in range(count_):
-        event = publish(event_type=event_type, date_text=dates[index % len(dates)])
+        event = EventFactory(
+            published=True, event_type=event_type, date_text=dates[index % len(dates)]
+        )
         if platform is not None:
             event.platforms.add(platform)
         events.append(event)
@@ -412,7 +415,9 @@ def test_csv_cells_are_written_as_documented(client, rich_event):
 
 
 def test_ongoing_global_event_cells(client, taxonomy):
-    event = publish(event_type=taxonomy, date_text="2009-07-07/..", country="", is_global=True)
+    event = EventFactory(
+        published=True, event_type=taxonomy, date_text="2009-07-07/..", country="", is_global=True
+    )
 
     (row,) = get_csv(client)
 
@@ -423,7 +428,7 @@ def test_ongoing_global_event_cells(client, taxonomy):
 
 
 def test_empty_coordinates_are_empty_cells(client, taxonomy):
-    publish(event_type=taxonomy, latitude=None, longitude=None)
+    EventFactory(published=True, event_type=taxonomy, latitude=None, longitude=None)
 
     (row,) = get_csv(client)
 
@@ -431,7 +436,9 @@ def test_empty_coordinates_are_empty_cells(client, taxonomy):
 
 
 def test_zero_latitude_and_negative_longitude_are_plain_numbers(client, taxonomy):
-    publish(event_type=taxonomy, latitude=Decimal("0"), longitude=Decimal("-122.4194"))
+    EventFactory(
+        published=True, event_type=taxonomy, latitude=Decimal("0"), longitude=Decimal("-122.4194")
+    )
 
     (row,) = get_csv(client)
 
@@ -454,7 +461,8 @@ NEUTRALISED_COLUMNS = (
 
 
 def formula_event(start, event_type):
-    event = publish(
+    event = EventFactory(
+        published=True,
         title=f'{start}HYPERLINK("http://x")',
         summary=f"{start}1+1",
         locality=f"{start}cmd",
@@ -502,7 +510,8 @@ def test_text_cells_starting_like_a_formula_get_an_apostrophe(client, taxonomy, 
 
 @pytest.mark.parametrize("start", DANGEROUS_STARTS[:5], ids=repr)
 def test_formula_characters_inside_a_cell_are_left_alone(client, taxonomy, start):
-    publish(
+    EventFactory(
+        published=True,
         title=f"Anti{start}censorship",
         summary=f"1{start}1",
         event_type=taxonomy,
@@ -519,7 +528,7 @@ def test_formula_characters_inside_a_cell_are_left_alone(client, taxonomy, start
 
 
 def test_joined_cell_is_neutralised_when_its_first_item_is_dangerous(client, taxonomy):
-    event = publish(event_type=taxonomy)
+    event = EventFactory(published=True, event_type=taxonomy)
     add_platforms(event, PlatformFactory(name="=Evil"), PlatformFactory(name="Plain"))
     add_tags(event, TagFactory(name="plain"), TagFactory(name="-dangerous later"))
 
@@ -530,7 +539,9 @@ def test_joined_cell_is_neutralised_when_its_first_item_is_dangerous(client, tax
 
 
 def test_cells_holding_a_carriage_return_still_parse(client, taxonomy):
-    event = publish(title="Line one\rline two", summary="\rstarts with CR", event_type=taxonomy)
+    event = EventFactory(
+        published=True, title="Line one\rline two", summary="\rstarts with CR", event_type=taxonomy
+    )
 
     (row,) = get_csv(client)
 
@@ -595,7 +606,9 @@ def test_copy_and_python_writers_agree_on_filtered_sets(rich_timeline, query):
 
 @pytest.mark.postgres
 def test_copy_and_python_writers_agree_on_carriage_returns(taxonomy):
-    publish(title="Line one\rline two", summary="\r+starts with CR", event_type=taxonomy)
+    EventFactory(
+        published=True, title="Line one\rline two", summary="\r+starts with CR", event_type=taxonomy
+    )
 
     python_rows, copy_rows = both_writers(Event.objects.published(), "date")
 
@@ -656,7 +669,9 @@ def test_csv_export_queries_do_not_grow_with_the_number_of_events(client, taxono
 
 
 def test_ndjson_lines_are_the_json_list_items(client, rich_timeline):
-    related = publish(title="Follow-up", event_type=rich_timeline[0].event_type)
+    related = EventFactory(
+        published=True, title="Follow-up", event_type=rich_timeline[0].event_type
+    )
     EventRelation.objects.create(
         from_event=rich_timeline[0], to_event=related, relation_type="precedes"
     )
@@ -714,7 +729,7 @@ def timelinejs(client, query=""):
     ],
 )
 def test_timelinejs_dates_are_as_precise_as_the_event(client, taxonomy, date_text, start, end):
-    event = publish(event_type=taxonomy, date_text=date_text)
+    event = EventFactory(published=True, event_type=taxonomy, date_text=date_text)
 
     (slide,) = timelinejs(client)["events"]
 
@@ -725,7 +740,7 @@ def test_timelinejs_dates_are_as_precise_as_the_event(client, taxonomy, date_tex
 
 
 def test_timelinejs_end_date_is_the_stated_end_of_an_approximate_span(client, taxonomy):
-    publish(event_type=taxonomy, date_text="2014-05/2014-06~")
+    EventFactory(published=True, event_type=taxonomy, date_text="2014-05/2014-06~")
 
     (slide,) = timelinejs(client)["events"]
 
@@ -768,7 +783,7 @@ def test_timelinejs_slide_cites_its_sources_as_links_in_its_text(client, rich_ev
     ],
 )
 def test_timelinejs_media_only_for_what_timelinejs_can_show(client, taxonomy, url):
-    event = publish(event_type=taxonomy)
+    event = EventFactory(published=True, event_type=taxonomy)
     CitationFactory(event=event, source=SourceFactory(url="https://example.org/article"))
     CitationFactory(event=event, source=SourceFactory(url=url, title="Footage", publisher=""))
 
@@ -783,7 +798,7 @@ def test_timelinejs_media_only_for_what_timelinejs_can_show(client, taxonomy, ur
     ["", "https://example.org/article", "https://example.org/a.jpg.html", "https://x.org/?f=a.png"],
 )
 def test_timelinejs_slide_has_no_media_for_an_article_or_no_url(client, taxonomy, url):
-    event = publish(event_type=taxonomy)
+    event = EventFactory(published=True, event_type=taxonomy)
     CitationFactory(event=event, source=SourceFactory(url=url))
 
     (slide,) = timelinejs(client)["events"]
@@ -795,7 +810,9 @@ HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
 def test_timelinejs_writes_curators_text_as_escaped_html(client, taxonomy):
-    event = publish(event_type=taxonomy, title=f"Raid {HOSTILE}", summary=f"Summary {HOSTILE}")
+    event = EventFactory(
+        published=True, event_type=taxonomy, title=f"Raid {HOSTILE}", summary=f"Summary {HOSTILE}"
+    )
     CitationFactory(
         event=event,
         source=SourceFactory(
@@ -859,7 +876,8 @@ def test_detail_ndjson_is_that_one_event(client, rich_timeline):
 @pytest.fixture
 def hidden_world(taxonomy, wechat):
     """A published event next to drafts, reviews and retractions, with private text about."""
-    public = publish(
+    public = EventFactory(
+        published=True,
         title="Public event",
         event_type=taxonomy,
         internal_notes="INTERNAL-NOTE-MARKER",
@@ -1026,7 +1044,9 @@ def test_command_refuses_bad_filters_with_a_clear_message(rich_event, tmp_path, 
 def test_ndjson_by_copy_is_the_json_list_in_either_shape(
     client, rich_timeline, threshold, monkeypatch
 ):
-    related = publish(title="Follow-up", event_type=rich_timeline[0].event_type)
+    related = EventFactory(
+        published=True, title="Follow-up", event_type=rich_timeline[0].event_type
+    )
     EventRelation.objects.create(
         from_event=rich_timeline[0], to_event=related, relation_type="precedes"
     )

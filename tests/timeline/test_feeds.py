@@ -8,7 +8,6 @@ import feedparser
 import pytest
 
 from events import choices
-from events.models import Event
 from events.services import event_retract
 from tests.factories import (
     CitationFactory,
@@ -30,14 +29,6 @@ def site_url(settings):
     settings.SITE_URL = SITE
 
 
-def publish(published_at=None, **fields):
-    event = EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
-    if published_at is not None:
-        Event.objects.filter(pk=event.pk).update(first_published_at=published_at)
-        event.refresh_from_db()
-    return event
-
-
 def day(n):
     return datetime.datetime(2026, 11, n, 9, 0, tzinfo=UTC)
 
@@ -56,14 +47,15 @@ def entry_ids(feed):
 
 
 def test_new_events_newest_first_with_summary_date_place_and_sources(client):
-    older = publish(title="Older", date_text="2013", published_at=day(1))
-    newer = publish(
+    older = EventFactory(published=True, title="Older", date_text="2013", first_published_at=day(1))
+    newer = EventFactory(
+        published=True,
         title="WeChat removes accounts",
         summary="Over forty accounts were removed.",
         date_text="2014-03",
         country="CN",
         locality="Beijing",
-        published_at=day(2),
+        first_published_at=day(2),
     )
     CitationFactory(
         event=newer,
@@ -90,7 +82,7 @@ def test_new_events_newest_first_with_summary_date_place_and_sources(client):
 
 
 def test_drafts_and_events_in_review_never_appear(client):
-    publish(title="Public")
+    EventFactory(published=True, title="Public")
     EventFactory(title="Secret draft")
     EventFactory(title="Secret in review", status=choices.EventStatus.IN_REVIEW)
 
@@ -102,11 +94,11 @@ def test_drafts_and_events_in_review_never_appear(client):
 
 def test_the_timeline_filters_choose_the_events(client):
     wechat = PlatformFactory(name="WeChat", slug="wechat")
-    chosen = publish(title="WeChat in China", country="CN")
+    chosen = EventFactory(published=True, title="WeChat in China", country="CN")
     chosen.platforms.add(wechat)
-    elsewhere = publish(title="WeChat elsewhere", country="RU")
+    elsewhere = EventFactory(published=True, title="WeChat elsewhere", country="RU")
     elsewhere.platforms.add(wechat)
-    publish(title="No platform", country="CN")
+    EventFactory(published=True, title="No platform", country="CN")
 
     feed, _ = read(client, platform="wechat", country="CN")
 
@@ -117,8 +109,13 @@ def test_the_timeline_filters_choose_the_events(client):
 
 def test_a_retraction_is_an_entry_with_only_its_id_date_and_reason(client):
     editor = member_of("Editor", "ana")
-    event = publish(title="Mistaken raid", summary="Words that were wrong.", published_at=day(1))
-    publish(title="Another", published_at=day(2))
+    event = EventFactory(
+        published=True,
+        title="Mistaken raid",
+        summary="Words that were wrong.",
+        first_published_at=day(1),
+    )
+    EventFactory(published=True, title="Another", first_published_at=day(2))
     event_retract(event=event, user=editor, reason="The source was a hoax.")
 
     feed, response = read(client, country="RU")  # matches neither event
@@ -132,7 +129,11 @@ def test_a_retraction_is_an_entry_with_only_its_id_date_and_reason(client):
 
 
 def test_curators_text_is_escaped_html(client):
-    publish(title="Raid <script>alert(1)</script>", summary='<img src=x onerror="alert(2)">')
+    EventFactory(
+        published=True,
+        title="Raid <script>alert(1)</script>",
+        summary='<img src=x onerror="alert(2)">',
+    )
 
     feed, response = read(client)
 
@@ -143,7 +144,11 @@ def test_curators_text_is_escaped_html(client):
 
 def test_only_the_newest_entries(client):
     for n in range(ENTRIES + 3):
-        publish(title=f"Event {n}", published_at=day(1) + datetime.timedelta(minutes=n))
+        EventFactory(
+            published=True,
+            title=f"Event {n}",
+            first_published_at=day(1) + datetime.timedelta(minutes=n),
+        )
 
     feed, _ = read(client)
 
@@ -152,11 +157,11 @@ def test_only_the_newest_entries(client):
 
 
 def test_an_unchanged_feed_is_a_304_and_a_publication_changes_it(client):
-    publish(title="First")
+    EventFactory(published=True, title="First")
     _, response = read(client)
 
     again = client.get(FEED, HTTP_IF_NONE_MATCH=response["ETag"])
-    publish(title="Second")
+    EventFactory(published=True, title="Second")
     after = client.get(FEED, HTTP_IF_NONE_MATCH=response["ETag"])
 
     assert again.status_code == 304 and again.content == b""
@@ -173,7 +178,7 @@ def test_an_unchanged_feed_is_a_304_and_a_publication_changes_it(client):
     ],
 )
 def test_a_filter_not_understood_is_a_400_saying_which(client, params, message):
-    publish()
+    EventFactory(published=True)
 
     response = client.get(FEED, params)
 
@@ -192,7 +197,7 @@ def test_a_filter_not_understood_is_a_400_saying_which(client, params, message):
     ],
 )
 def test_every_timeline_page_links_its_feed(client, path, feed):
-    publish().platforms.add(PlatformFactory(name="WeChat", slug="wechat"))
+    EventFactory(published=True).platforms.add(PlatformFactory(name="WeChat", slug="wechat"))
 
     page = client.get(path).content.decode()
 

@@ -7,7 +7,6 @@ import geojson
 import pytest
 from shapely.geometry import Point, shape
 
-from events import choices
 from tests.factories import EventFactory, PlatformFactory
 from tests.timeline.test_exports import walk_json
 from timeline.geo import country_point
@@ -15,10 +14,6 @@ from timeline.geo import country_point
 pytestmark = pytest.mark.django_db
 
 EVENTS = "/api/v1/events/"
-
-
-def publish(**fields):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **fields)
 
 
 def read(client, **params):
@@ -38,12 +33,16 @@ def by_id(collection):
 
 
 def test_coordinates_country_points_and_global_events(client):
-    beijing = publish(
-        title="In Beijing", country="CN", latitude=Decimal("39.9042"), longitude=Decimal("116.4074")
+    beijing = EventFactory(
+        published=True,
+        title="In Beijing",
+        country="CN",
+        latitude=Decimal("39.9042"),
+        longitude=Decimal("116.4074"),
     )
-    china = publish(title="Somewhere in China", country="CN")
-    hong_kong = publish(title="In Hong Kong", country="HK")
-    world = publish(title="Everywhere", country="", is_global=True)
+    china = EventFactory(published=True, title="Somewhere in China", country="CN")
+    hong_kong = EventFactory(published=True, title="In Hong Kong", country="HK")
+    world = EventFactory(published=True, title="Everywhere", country="", is_global=True)
 
     features = by_id(read(client))
 
@@ -60,7 +59,7 @@ def test_coordinates_country_points_and_global_events(client):
 
 
 def test_a_country_the_data_package_has_no_point_for_has_no_geometry(client):
-    event = publish(country="AQ")  # Antarctica: countryinfo has no point
+    event = EventFactory(published=True, country="AQ")  # Antarctica: countryinfo has no point
 
     (feature,) = read(client)["features"]
 
@@ -87,8 +86,8 @@ def test_country_points_fall_inside_their_countries_rough_bounds():
 def test_properties_are_the_events_as_the_json_list_shows_them(client):
     wechat = PlatformFactory(name="WeChat", slug="wechat")
     for country in ("CN", "HK", "RU"):
-        publish(country=country).platforms.add(wechat)
-    publish(country="CN")
+        EventFactory(published=True, country=country).platforms.add(wechat)
+    EventFactory(published=True, country="CN")
 
     collection = read(client, platform="wechat", ordering="-date")
 
@@ -99,9 +98,11 @@ def test_properties_are_the_events_as_the_json_list_shows_them(client):
 
 
 def test_shapely_reads_every_geometry(client):
-    publish(country="CN", latitude=Decimal("31.2304"), longitude=Decimal("121.4737"))
-    publish(country="TW")
-    publish(country="", is_global=True)
+    EventFactory(
+        published=True, country="CN", latitude=Decimal("31.2304"), longitude=Decimal("121.4737")
+    )
+    EventFactory(published=True, country="TW")
+    EventFactory(published=True, country="", is_global=True)
 
     geometries = [
         shape(feature["geometry"])
@@ -116,13 +117,13 @@ def test_shapely_reads_every_geometry(client):
 
 
 def test_an_empty_selection_is_an_empty_collection(client):
-    publish(country="CN")
+    EventFactory(published=True, country="CN")
 
     assert read(client, country="RU") == {"type": "FeatureCollection", "features": []}
 
 
 def test_one_event_as_geojson(client):
-    event = publish(country="CN")
+    event = EventFactory(published=True, country="CN")
 
     response = client.get(f"{EVENTS}{event.public_id}/", {"format": "geojson"})
 

@@ -27,10 +27,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def published(**fields):
-    return EventFactory(status=EventStatus.PUBLISHED, **fields)
-
-
 def text(response):
     return response.content.decode()
 
@@ -40,9 +36,9 @@ def listed_ids(response):
 
 
 def test_timeline_lists_published_events_newest_first_with_their_true_precision(client):
-    late = published(title="Ban announced", date_text="2014-05-27")
-    early = published(title="Accounts removed", date_text="2014-03")
-    rough = published(title="Group announced", date_text="2014-04~")
+    late = EventFactory(published=True, title="Ban announced", date_text="2014-05-27")
+    early = EventFactory(published=True, title="Accounts removed", date_text="2014-03")
+    rough = EventFactory(published=True, title="Group announced", date_text="2014-04~")
     EventFactory(title="A draft nobody may see", date_text="2014-04")
     EventFactory(title="A retracted one", date_text="2014-04", status=EventStatus.RETRACTED)
 
@@ -78,7 +74,9 @@ def chart_years(page):
 def test_one_date_key_orders_heads_and_charts_the_timeline(client, ordering, first):
     # Precisions that once headed the same year twice and charted it under another.
     dates = ["2000?", "2000", "2000-06", "2001-01-05", "2000-01~", "1999-12", "2001", "2000-12-31"]
-    events = {date: published(title=f"Dated {date}", date_text=date) for date in dates}
+    events = {
+        date: EventFactory(published=True, title=f"Dated {date}", date_text=date) for date in dates
+    }
 
     page = text(client.get("/", {"ordering": ordering} if ordering else {}))
 
@@ -103,8 +101,8 @@ def listed_ids_in(page):
 
 
 def test_the_sort_choice_is_visible_and_recently_updated_puts_the_last_change_first(client):
-    old = published(title="Old, edited today", date_text="2010")
-    new = published(title="New, untouched", date_text="2014")
+    old = EventFactory(published=True, title="Old, edited today", date_text="2010")
+    new = EventFactory(published=True, title="New, untouched", date_text="2014")
     Event.objects.filter(pk=new.pk).update(updated_at=timezone.now() - datetime.timedelta(days=3))
     Event.objects.filter(pk=old.pk).update(updated_at=timezone.now())
 
@@ -122,7 +120,7 @@ def test_the_sort_choice_is_visible_and_recently_updated_puts_the_last_change_fi
 
 
 def test_an_order_the_page_does_not_offer_is_a_400_naming_the_choices(client):
-    published()
+    EventFactory(published=True)
 
     response = client.get("/", {"ordering": "sideways"})
 
@@ -132,10 +130,12 @@ def test_an_order_the_page_does_not_offer_is_a_400_naming_the_choices(client):
 
 def test_timeline_filters_share_the_api_filters_and_links(client):
     wechat = PlatformFactory(name="WeChat", slug="wechat")
-    hit = published(title="WeChat accounts removed", date_text="2014-03")
+    hit = EventFactory(published=True, title="WeChat accounts removed", date_text="2014-03")
     hit.platforms.add(wechat)
-    published(title="Other platform", date_text="2014-03").platforms.add(PlatformFactory())
-    published(title="WeChat in 2013", date_text="2013-03").platforms.add(wechat)
+    EventFactory(published=True, title="Other platform", date_text="2014-03").platforms.add(
+        PlatformFactory()
+    )
+    EventFactory(published=True, title="WeChat in 2013", date_text="2013-03").platforms.add(wechat)
 
     response = client.get("/?platform=wechat&date_from=2014&date_to=2014")
 
@@ -151,7 +151,7 @@ def test_timeline_filters_share_the_api_filters_and_links(client):
 
 def test_timeline_chart_counts_events_per_year_with_empty_years_shown(client):
     for date in ("2009-07", "2013-09", "2014-03", "2014-05"):
-        published(date_text=date)
+        EventFactory(published=True, date_text=date)
 
     page = text(client.get("/"))
 
@@ -161,8 +161,8 @@ def test_timeline_chart_counts_events_per_year_with_empty_years_shown(client):
 
 
 def test_timeline_chart_goes_month_by_month_over_a_short_span(client):
-    published(date_text="2014-03")
-    published(date_text="2014-05-27")
+    EventFactory(published=True, date_text="2014-03")
+    EventFactory(published=True, date_text="2014-05-27")
 
     page = text(client.get("/"))
 
@@ -182,7 +182,7 @@ def test_bad_filters_answer_400_with_the_reason_and_never_echo_markup(client):
 def test_timeline_page_runs_a_fixed_number_of_queries(client):
     def queries_for(count):
         for _ in range(count):
-            event = published()
+            event = EventFactory(published=True)
             event.platforms.add(PlatformFactory())
             EventActorFactory(event=event)
         with CaptureQueriesContext(connection) as captured:
@@ -193,7 +193,9 @@ def test_timeline_page_runs_a_fixed_number_of_queries(client):
 
 
 def test_event_page_shows_everything_a_reader_needs(client):
-    event = published(title="Ban on public accounts", date_text="2014-05-27", locality="Beijing")
+    event = EventFactory(
+        published=True, title="Ban on public accounts", date_text="2014-05-27", locality="Beijing"
+    )
     EventActorFactory(event=event, actor=ActorFactory(name="Tencent"), role=Role.OPERATED_PLATFORM)
     EventActorFactory(event=event, actor=ActorFactory(name="Chinese authorities"))
     event.platforms.add(PlatformFactory(name="WeChat"))
@@ -203,7 +205,7 @@ def test_event_page_shows_everything_a_reader_needs(client):
         archive_url="https://web.archive.org/web/2014/https://news.example.org/a",
     )
     CitationFactory(event=event, source=source, quote="banning public chat accounts")
-    other = published(title="Accounts removed in March", date_text="2014-03")
+    other = EventFactory(published=True, title="Accounts removed in March", date_text="2014-03")
     hidden = EventFactory(title="A draft link")
     EventRelation.objects.create(from_event=other, to_event=event, relation_type="precedes")
     EventRelation.objects.create(from_event=event, to_event=hidden, relation_type="related")
@@ -233,7 +235,8 @@ def test_event_page_shows_everything_a_reader_needs(client):
 
 
 def test_event_page_shows_the_original_title_and_summary_in_their_language(client):
-    event = published(
+    event = EventFactory(
+        published=True,
         title="Public accounts removed",
         title_original="微信公众号被删除",
         summary_original="许多账号被删除。",
@@ -247,7 +250,7 @@ def test_event_page_shows_the_original_title_and_summary_in_their_language(clien
 
 
 def test_event_page_without_originals_shows_no_empty_original(client):
-    event = published(title="Public accounts removed")
+    event = EventFactory(published=True, title="Public accounts removed")
 
     page = text(client.get(f"/events/{event.public_id}/"))
 
@@ -283,7 +286,7 @@ def test_actor_and_platform_pages_list_their_published_events(client):
         ActorFactory(name="Tencent", slug="tencent"),
         PlatformFactory(name="WeChat", slug="wechat"),
     )
-    shown = published(title="Shown event")
+    shown = EventFactory(published=True, title="Shown event")
     EventActorFactory(event=shown, actor=actor)
     shown.platforms.add(platform)
     draft = EventFactory(title="Draft event")
@@ -319,7 +322,7 @@ def test_about_page_explains_coverage_verification_dates_citing_and_licence(clie
 
 
 def test_pages_use_no_external_assets(client):
-    published()
+    EventFactory(published=True)
     page = text(client.get("/"))
 
     assets = re.findall(r"<(?:script|link)\b[^>]*>", page)
@@ -329,7 +332,9 @@ def test_pages_use_no_external_assets(client):
 
 def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client, settings):
     settings.SITE_URL = "https://timeline.example.org"
-    published(title="WeChat event").platforms.add(PlatformFactory(name="WeChat", slug="wechat"))
+    EventFactory(published=True, title="WeChat event").platforms.add(
+        PlatformFactory(name="WeChat", slug="wechat")
+    )
 
     response = client.get("/", {"platform": "wechat", "date_from": "2014"})
 
@@ -356,9 +361,9 @@ def test_timeline_offers_a_timelinejs_embed_of_its_current_filters(client, setti
 def test_the_map_shades_each_country_with_events_as_a_link_keeping_the_filters(client):
     wechat = PlatformFactory(name="WeChat", slug="wechat")
     for country in ("CN", "CN", "CN", "HK", "RU"):
-        published(country=country).platforms.add(wechat)
-    published(country="", is_global=True).platforms.add(wechat)
-    published(country="IR")  # not on WeChat: not counted
+        EventFactory(published=True, country=country).platforms.add(wechat)
+    EventFactory(published=True, country="", is_global=True).platforms.add(wechat)
+    EventFactory(published=True, country="IR")  # not on WeChat: not counted
 
     page = text(client.get("/", {"platform": "wechat"}))
 
@@ -384,8 +389,8 @@ def test_the_map_shades_each_country_with_events_as_a_link_keeping_the_filters(c
 
 def test_the_country_list_gives_the_same_counts_as_links_with_global_events(client):
     for country in ("CN", "CN", "TW"):
-        published(country=country)
-    published(country="", is_global=True)
+        EventFactory(published=True, country=country)
+    EventFactory(published=True, country="", is_global=True)
 
     page = text(client.get("/"))
 
@@ -406,7 +411,7 @@ def page_count_of(client, url):
 
 
 def test_no_map_when_no_event_matches(client):
-    published(country="CN")
+    EventFactory(published=True, country="CN")
 
     page = text(client.get("/", {"country": "RU"}))
 
@@ -414,7 +419,7 @@ def test_no_map_when_no_event_matches(client):
 
 
 def test_the_timeline_page_is_sent_compressed_to_clients_that_accept_it(client):
-    published(country="CN")
+    EventFactory(published=True, country="CN")
 
     plain = client.get("/")
     compressed = client.get("/", HTTP_ACCEPT_ENCODING="gzip")
@@ -429,7 +434,7 @@ def test_the_timeline_page_is_sent_compressed_to_clients_that_accept_it(client):
 
 
 def test_event_page_lists_each_source_once_with_its_quotes_beneath_it(client):
-    event = published(title="Accounts removed")
+    event = EventFactory(published=True, title="Accounts removed")
     report = SourceFactory(
         title="China cracks down",
         url="https://news.example.org/a",
@@ -460,9 +465,9 @@ def test_event_page_lists_each_source_once_with_its_quotes_beneath_it(client):
 def test_event_page_links_back_to_the_timeline_of_events_like_it(client):
     wechat = PlatformFactory(name="WeChat", slug="wechat")
     weibo = PlatformFactory(name="Weibo", slug="weibo")
-    event = published(title="Both platforms", country="CN")
+    event = EventFactory(published=True, title="Both platforms", country="CN")
     event.platforms.add(wechat, weibo)
-    published(title="Elsewhere", country="RU").platforms.add(wechat)
+    EventFactory(published=True, title="Elsewhere", country="RU").platforms.add(wechat)
 
     page = text(client.get(f"/events/{event.public_id}/"))
 
@@ -489,8 +494,8 @@ def test_event_page_links_back_to_the_timeline_of_events_like_it(client):
 def test_each_bar_of_the_chart_narrows_the_list_to_its_own_events(client):
     wechat = PlatformFactory(name="WeChat", slug="wechat")
     for date in ("2000?", "2000-06", "2001", "2003-02-01", "2003~"):
-        published(date_text=date).platforms.add(wechat)
-    published(date_text="2001")  # not on WeChat
+        EventFactory(published=True, date_text=date).platforms.add(wechat)
+    EventFactory(published=True, date_text="2001")  # not on WeChat
 
     page = text(client.get("/", {"platform": "wechat"}))
 
@@ -506,7 +511,8 @@ def test_each_bar_of_the_chart_narrows_the_list_to_its_own_events(client):
 
 
 def test_each_listed_event_shows_its_first_sentence_verification_and_sources(client):
-    event = published(
+    event = EventFactory(
+        published=True,
         title="Accounts removed",
         summary="Forty accounts were removed in March. Tencent did not comment.",
         verification="corroborated",
@@ -515,7 +521,7 @@ def test_each_listed_event_shows_its_first_sentence_verification_and_sources(cli
     CitationFactory(event=event, source=report, quote="one")
     CitationFactory(event=event, source=report, quote="two")
     CitationFactory(event=event, source=SourceFactory(), quote="three")
-    published(title="Unsourced", summary="No sentence end")
+    EventFactory(published=True, title="Unsourced", summary="No sentence end")
 
     page = text(client.get("/"))
 
@@ -553,7 +559,7 @@ def a_hundred_and_twenty(db):
     events = []
     for n in range(120):
         day = "2013-05-05" if n % 5 == 0 else f"{2011 + n % 4}-{1 + n % 12:02d}-{1 + n % 28:02d}"
-        events.append(published(title=f"Event {n}", date_text=day))
+        events.append(EventFactory(published=True, title=f"Event {n}", date_text=day))
     return sorted(events, key=lambda event: (event.date_earliest, event.pk), reverse=True)
 
 
@@ -631,11 +637,13 @@ def test_a_cursor_the_site_never_gave_out_is_a_400_with_the_reason(client, a_hun
 
 def test_an_actor_page_pages_through_all_its_events(client):
     actor = ActorFactory(name="Cyberspace Administration")
-    mine = [published(date_text=f"{2000 + n % 20}-0{1 + n % 9}") for n in range(60)]
+    mine = [
+        EventFactory(published=True, date_text=f"{2000 + n % 20}-0{1 + n % 9}") for n in range(60)
+    ]
     for event in mine:
         EventActorFactory(event=event, actor=actor, role=Role.ORDERED)
     EventActorFactory(event=mine[0], actor=actor, role=Role.ANNOUNCED)  # two roles, listed once
-    published(date_text="2010")
+    EventFactory(published=True, date_text="2010")
 
     pages = walk(client, f"/actors/{actor.slug}/", "next")
 
@@ -656,7 +664,7 @@ def on_platforms(db):
         ("wechat-2013", wechat, "2013-06"),
         ("weibo-2014", weibo, "2014-05"),
     ):
-        events[key] = published(title=key, date_text=date)
+        events[key] = EventFactory(published=True, title=key, date_text=date)
         events[key].platforms.add(platform)
     EventActorFactory(event=events["weibo-2014"], actor=tencent, role=Role.TARGETED)
     tagged = TagFactory(name="instant messaging", slug="instant-messaging")
@@ -747,7 +755,7 @@ def test_each_active_filter_is_a_chip_that_removes_it(client, on_platforms):
 
 def test_the_form_offers_names_not_thousands_of_options(client, on_platforms):
     for n in range(40):
-        event = published(date_text="2012")
+        event = EventFactory(published=True, date_text="2012")
         EventActorFactory(event=event, actor=ActorFactory(name=f"Bureau {n:02d}"))
     page = text(client.get("/"))
 

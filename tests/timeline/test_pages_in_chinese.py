@@ -140,7 +140,7 @@ class Timeline:
 
 
 def published(timeline, key, **fields):
-    event = EventFactory(status=EventStatus.PUBLISHED, **fields)
+    event = EventFactory(published=True, **fields)
     timeline.ids[key] = event.public_id
     timeline.shown(
         event.title,

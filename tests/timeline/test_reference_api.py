@@ -44,10 +44,6 @@ def fresh_throttle():
     cache.clear()
 
 
-def publish(**kwargs):
-    return EventFactory(status=choices.EventStatus.PUBLISHED, **kwargs)
-
-
 def play(event, actor, *roles):
     for role in roles:
         EventActor.objects.create(event=event, actor=actor, role=role)
@@ -83,7 +79,7 @@ def refs():
     ActorAlias.objects.create(actor=rows["tencent"], name="腾讯", language="zh-hans")
     PlatformAlias.objects.create(platform=rows["wechat"], name="微信", language="zh-hans")
 
-    first = publish(event_type=public_type, title="First")
+    first = EventFactory(published=True, event_type=public_type, title="First")
     play(first, rows["tencent"], Role.OPERATED_PLATFORM, Role.RESPONDED)
     play(first, holding, Role.ORDERED)
     play(first, rows["cac"], Role.ORDERED)
@@ -92,7 +88,7 @@ def refs():
     CitationFactory(event=first, source=rows["cited"])
     CitationFactory(event=first, source=rows["cited"], quote="a second passage")
 
-    second = publish(event_type=public_type, title="Second")
+    second = EventFactory(published=True, event_type=public_type, title="Second")
     play(second, rows["tencent"], Role.TARGETED)
     second.platforms.add(rows["wechat"])
     second.tags.add(rows["public_tag"])
@@ -233,7 +229,7 @@ def test_hidden_rows_do_not_leak_through_public_ones(client, refs):
 
 
 def test_actor_without_a_country_is_served(client):
-    event = publish(event_type=EventTypeFactory())
+    event = EventFactory(published=True, event_type=EventTypeFactory())
     play(event, ActorFactory(slug="stateless", country=""), Role.TARGETED)
 
     row = get_json(client, f"{API}actors/stateless/")
@@ -242,7 +238,9 @@ def test_actor_without_a_country_is_served(client):
 
 
 def test_platform_without_a_country_is_served(client):
-    publish(event_type=EventTypeFactory()).platforms.add(PlatformFactory(slug="nowhere"))
+    EventFactory(published=True, event_type=EventTypeFactory()).platforms.add(
+        PlatformFactory(slug="nowhere")
+    )
 
     row = get_json(client, f"{API}platforms/nowhere/")
 
@@ -277,13 +275,15 @@ def test_events_url_of_actor_reaches_exactly_its_events(client, refs):
 @pytest.fixture
 def twelve_of_each():
     holding = ActorFactory()
-    publish(event_type=EventTypeFactory()).actor_roles.create(actor=holding, role=Role.ORDERED)
+    EventFactory(published=True, event_type=EventTypeFactory()).actor_roles.create(
+        actor=holding, role=Role.ORDERED
+    )
     for _ in range(12):
         actor = ActorFactory(parent=holding)
         ActorAlias.objects.create(actor=actor, name=f"{actor.name} alias")
         platform = PlatformFactory(operator=actor, country="CN")
         PlatformAlias.objects.create(platform=platform, name=f"{platform.name} alias")
-        event = publish(event_type=EventTypeFactory())
+        event = EventFactory(published=True, event_type=EventTypeFactory())
         play(event, actor, Role.ORDERED, Role.TARGETED)
         event.platforms.add(platform)
         event.tags.add(TagFactory())
