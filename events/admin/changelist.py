@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.text import Truncator
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
 from .. import search
@@ -161,7 +162,7 @@ class InvalidFilter(Exception):
     """A filter the changelist cannot apply; its message tells the curator why."""
 
 
-class DeclaredFiltersChangeList(IndexedSortChangeList):
+class DeclaredFiltersChangeList(ChangeList):
     """Filtered only as the list filters offer, with values a query can carry.
 
     Django applies any lookup on the model's own columns that a query string names
@@ -210,6 +211,40 @@ class DeclaredFiltersChangeList(IndexedSortChangeList):
             path: field.target_field if field.is_relation else field
             for path, field in fields.items()
         }
+
+
+class EventChangeList(DeclaredFiltersChangeList, IndexedSortChangeList):
+    """The events list: declared filters, ties sorted by date in the column's direction."""
+
+
+class DeclaredFiltersAdmin:
+    """For every admin list: the declared filters alone, and a bad filter refused with a
+    page that says why (400), never a crash or Django's "?e=1"."""
+
+    whole_list = _("Show the whole list")
+
+    def get_changelist(self, request, **kwargs):
+        return DeclaredFiltersChangeList
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as error:
+            # Django would redirect to "?e=1" and a page blaming the database installation.
+            raise InvalidFilter(filter_problem(error)) from error
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except InvalidFilter as error:
+            return refusal(
+                self,
+                request,
+                title=gettext("Filters not applied"),
+                message=str(error),
+                back=(request.path, self.whole_list),
+                status=400,
+            )
 
 
 def _shown(text):
@@ -264,36 +299,17 @@ def public_id_start(search_term):
     return term if PUBLIC_ID_START.fullmatch(term) else None
 
 
-class EventListAdmin:
+class EventListAdmin(DeclaredFiltersAdmin):
     """For EventAdmin: the changelist's count, pages, sorting and search at a million events."""
 
     paginator = LargeTablePaginator
     # Facet counts aggregate every filter choice over every event: minutes at a million rows,
     # and the query runs on after the curator gives up. The filters work without them.
     show_facets = admin.ShowFacets.NEVER
+    whole_list = _("Show every event")
 
     def get_changelist(self, request, **kwargs):
-        return DeclaredFiltersChangeList
-
-    def get_changelist_instance(self, request):
-        try:
-            return super().get_changelist_instance(request)
-        except IncorrectLookupParameters as error:
-            # Django would redirect to "?e=1" and a page blaming the database installation.
-            raise InvalidFilter(filter_problem(error)) from error
-
-    def changelist_view(self, request, extra_context=None):
-        try:
-            return super().changelist_view(request, extra_context)
-        except InvalidFilter as error:
-            return refusal(
-                self,
-                request,
-                title=gettext("Filters not applied"),
-                message=str(error),
-                back=(request.path, gettext("Show every event")),
-                status=400,
-            )
+        return EventChangeList
 
     def get_search_results(self, request, queryset, search_term):
         """Return the events that match every word of the term, or whose public id starts so.

@@ -6,11 +6,10 @@ import threading
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Max, Min
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,11 +24,11 @@ from ..choices import EventStatus
 from ..dates import InvalidDate, describe
 from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
 from ..resources import EventConfirmImportForm, EventImportForm, EventResource
-from .changelist import EventListAdmin, InvalidFilter, PresentCountryFilter
+from .changelist import DeclaredFiltersAdmin, EventListAdmin, InvalidFilter, PresentCountryFilter
 from .dashboard import MineFilter
 from .importing import ImportingAdmin
 from .refusal import refusal
-from .relations import KeysOnlyAdmin
+from .relations import KeysOnlyAdmin, read_pk
 from .review import changes_since_published
 
 # Set only by the workflow services; an edit (or a restored old version) never changes them.
@@ -439,14 +438,14 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
     # simple-history reads the ids in these URLs straight into a query: "abc" would crash it.
 
     def history_view(self, request, object_id, extra_context=None):
-        _read_pk(Event, object_id)
+        read_pk(Event, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         version = get_object_or_404(
             Event.history.all(),
-            id=_read_pk(Event, object_id),
-            history_id=_read_pk(Event.history.model, version_id),
+            id=read_pk(Event, object_id),
+            history_id=read_pk(Event.history.model, version_id),
         )
         if Event.objects.filter(pk=version.id).exists():
             return super().history_form_view(request, object_id, version_id, extra_context)
@@ -580,7 +579,7 @@ class MoveForm(forms.Form):
 
 
 @admin.register(EventInReview)
-class EventInReviewAdmin(admin.ModelAdmin):
+class EventInReviewAdmin(DeclaredFiltersAdmin, admin.ModelAdmin):
     """Events waiting for an editor, oldest first, with what they still lack."""
 
     list_display = ("open_link", "title", "submitted_at", "updated_by", "missing", "decide")
@@ -633,14 +632,6 @@ class EventInReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def _read_pk(model, text):
-    """Return the primary key a URL names; raise Http404 if it cannot be one."""
-    try:
-        return model._meta.pk.to_python(unquote(text))
-    except ValidationError:
-        raise Http404 from None
 
 
 def deleted_message(event):

@@ -27,7 +27,9 @@ from ..models import (
 )
 from ..resources import ActorResource, PlatformResource, SourceResource
 from ..services.archiving import archiving_enabled
+from .changelist import DeclaredFiltersAdmin
 from .importing import ImportingAdmin
+from .relations import HistoryKeysAdmin
 
 # A URL typed without a scheme is read as https (Django 6's default; 5.2 warns otherwise).
 HTTPS_URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -105,7 +107,7 @@ class MergingAdmin:
 
 
 @admin.register(EventCategory)
-class EventCategoryAdmin(ShownInEventsAdmin, admin.ModelAdmin):
+class EventCategoryAdmin(DeclaredFiltersAdmin, ShownInEventsAdmin, admin.ModelAdmin):
     list_display = ("name", "slug", "position")
     list_editable = ("position",)
     search_fields = ("name", "slug")
@@ -113,7 +115,7 @@ class EventCategoryAdmin(ShownInEventsAdmin, admin.ModelAdmin):
 
 
 @admin.register(EventType)
-class EventTypeAdmin(ShownInEventsAdmin, admin.ModelAdmin):
+class EventTypeAdmin(DeclaredFiltersAdmin, ShownInEventsAdmin, admin.ModelAdmin):
     list_display = ("name", "category", "slug", "position")
     list_filter = ("category",)
     list_select_related = ("category",)
@@ -122,7 +124,7 @@ class EventTypeAdmin(ShownInEventsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(ShownInEventsAdmin, admin.ModelAdmin):
+class TagAdmin(DeclaredFiltersAdmin, ShownInEventsAdmin, admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -133,7 +135,14 @@ class ActorAliasInline(admin.TabularInline):
     extra = 1
 
 
-class NamedAdmin(ShownInEventsAdmin, MergingAdmin, ImportingAdmin, SimpleHistoryAdmin):
+class NamedAdmin(
+    DeclaredFiltersAdmin,
+    HistoryKeysAdmin,
+    ShownInEventsAdmin,
+    MergingAdmin,
+    ImportingAdmin,
+    SimpleHistoryAdmin,
+):
     """Actors and platforms: named, aliased, mergeable, importable."""
 
     formfield_overrides = HTTPS_URL_FIELDS
@@ -205,7 +214,9 @@ class ArchiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Source)
-class SourceAdmin(ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin):
+class SourceAdmin(
+    DeclaredFiltersAdmin, HistoryKeysAdmin, ShownInEventsAdmin, ImportingAdmin, SimpleHistoryAdmin
+):
     resource_classes = [SourceResource]
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = (

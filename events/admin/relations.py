@@ -6,8 +6,10 @@ value is checked against the key it stands for first, its column's range include
 """
 
 from django import forms
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
+from django.http import Http404
 
 
 def field_can_hold(field, value):
@@ -76,3 +78,25 @@ class KeysOnlyAdmin:
             )
         kwargs.setdefault("form_class", KeysOnlyModelMultipleChoiceField)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+def read_pk(model, text):
+    """Return the primary key a URL names; raise Http404 if it cannot be one."""
+    try:
+        return model._meta.pk.to_python(unquote(text))
+    except ValidationError:
+        raise Http404 from None
+
+
+class HistoryKeysAdmin:
+    """History pages answer 404 to an id that cannot be a key: django-simple-history looks
+    it up as it comes ("abc" is a ValueError, a 500)."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        read_pk(self.model, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        read_pk(self.model, object_id)
+        read_pk(self.model.history.model, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
