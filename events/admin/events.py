@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Max, Min
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
-from ..choices import EventStatus
-from ..dates import InvalidDate, describe
+from ..choices import DatePrecision, EventStatus
+from ..dates import InvalidDate, describe, parse_date
 from ..models import Citation, Event, EventActor, EventCount, EventInReview, EventRelation
 from ..resources import EventConfirmImportForm, EventImportForm, EventResource
 from .changelist import DeclaredFiltersAdmin, EventListAdmin, InvalidFilter, PresentCountryFilter
@@ -130,8 +130,9 @@ class CitationInline(KeysOnlyAdmin, admin.TabularInline):
     formset = CitationInlineFormSet
     autocomplete_fields = ("source",)
     fields = ("source", "quote", "locator", "note")
+    # Narrow enough that the inline, with its source picker, fits a 1280 px screen.
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 34})}
     }
     extra = 1
 
@@ -284,10 +285,16 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
     def get_queryset(self, request):
         return super().get_queryset(request).for_admin_list()
 
+    class Media:
+        css = {"all": ("events/event_admin.css",)}
+        js = ("events/event_form.js",)
+
     def get_urls(self):
         move = self.admin_site.admin_view(self.move_view)
+        read_date = self.admin_site.admin_view(self.read_date_view)
         return [
             path("<int:pk>/workflow/<str:move>/", move, name="events_event_move"),
+            path("read-date/", read_date, name="events_event_read_date"),
             *super().get_urls(),
         ]
 
@@ -333,12 +340,55 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
     def date_bounds(self, event):
         if event.date_earliest is None:
             return "-"
-        return gettext("%(date)s: %(earliest)s to %(latest)s (%(detail)s)") % {
-            "date": _date_in_words(event),
-            "earliest": event.date_earliest.isoformat(),
-            "latest": event.date_latest.isoformat() if event.date_latest else gettext("ongoing"),
-            "detail": _date_detail(event),
-        }
+        return _read_as(
+            _date_in_words(event),
+            event.date_earliest,
+            event.date_latest,
+            event.get_date_precision_display(),
+            approximate=event.date_is_approximate,
+            uncertain=event.date_is_uncertain,
+        )
+
+    def read_date_view(self, request):
+        """Answer how the server reads a date as the curator types it, or why it cannot."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        try:
+            bounds = parse_date(request.GET.get("text", ""))
+            words = describe(bounds.text)
+        except InvalidDate as error:
+            return JsonResponse({"ok": False, "error": str(error)})
+        read_as = _read_as(
+            words,
+            bounds.earliest,
+            bounds.latest,
+            DatePrecision(bounds.precision).label,
+            approximate=bounds.is_approximate,
+            uncertain=bounds.is_uncertain,
+        )
+        return JsonResponse(
+            {
+                "ok": True,
+                "read_as": read_as,
+                "words": words,
+                "earliest": bounds.earliest.isoformat(),
+                "latest": bounds.latest.isoformat() if bounds.latest else None,
+            }
+        )
+
+    def get_view_on_site_url(self, obj=None):
+        # Only a published event has a public page; a draft's preview is in the status line.
+        if obj is None or obj.status != EventStatus.PUBLISHED:
+            return None
+        return reverse("timeline:event-page", args=[obj.public_id])
+
+    def changelist_view(self, request, extra_context=None):
+        # The side menu repeats the home page and would take a quarter of a 1280 px screen:
+        # without it, the list and its filters fit with status, verification and country.
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The status line offers only the moves this person may make (see workflow()).
@@ -381,7 +431,19 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "date_text":
-            field.widget.attrs.update(placeholder="2014-03", size=30)
+            # event_form.js shows how the server reads the date as the curator types it.
+            read_url = reverse("admin:events_event_read_date")
+            field.widget.attrs.update(
+                {"placeholder": "2014-03", "size": 30, "data-read-date-url": read_url}
+            )
+        elif db_field.name == "country":
+            # event_form.js adds a box that narrows the 250 countries as the curator types.
+            field.widget.attrs.update(
+                {
+                    "data-search-label": _("Type to find a country"),
+                    "data-search-empty": _("No country matches."),
+                }
+            )
         elif db_field.name == "title":
             field.widget.attrs.update(size=80)
         return field
@@ -648,14 +710,23 @@ def _date_in_words(event):
         return event.date_display
 
 
-def _date_detail(event):
-    precision = event.get_date_precision_display().lower()
-    if event.date_is_approximate and event.date_is_uncertain:
+def _read_as(words, earliest, latest, precision, *, approximate, uncertain):
+    """Return the "read as" line: the date in words, its bounds and how precise it is."""
+    return gettext("%(date)s: %(earliest)s to %(latest)s (%(detail)s)") % {
+        "date": words,
+        "earliest": earliest.isoformat(),
+        "latest": latest.isoformat() if latest else gettext("ongoing"),
+        "detail": _date_detail(str(precision).lower(), approximate, uncertain),
+    }
+
+
+def _date_detail(precision, approximate, uncertain):
+    if approximate and uncertain:
         return gettext("%(precision)s precision, approximate and uncertain") % {
             "precision": precision
         }
-    if event.date_is_approximate:
+    if approximate:
         return gettext("%(precision)s precision, approximate") % {"precision": precision}
-    if event.date_is_uncertain:
+    if uncertain:
         return gettext("%(precision)s precision, uncertain") % {"precision": precision}
     return gettext("%(precision)s precision") % {"precision": precision}
