@@ -12,7 +12,8 @@
     shown.id = input.id + "_read_as";
     shown.setAttribute("aria-live", "polite");
     input.insertAdjacentElement("afterend", shown);
-    input.setAttribute("aria-describedby", shown.id);
+    const described = input.getAttribute("aria-describedby"); // the help text, if any
+    input.setAttribute("aria-describedby", described ? described + " " + shown.id : shown.id);
     let timer = null;
     let asked = 0;
 
