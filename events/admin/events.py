@@ -421,10 +421,7 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
         if event.status in (EventStatus.DRAFT, EventStatus.IN_REVIEW):
             page = reverse("timeline:event-preview", args=[event.public_id])
             seen = format_html('<a href="{}">{}</a>', page, gettext("Preview the public page"))
-        elif event.status == EventStatus.PUBLISHED:
-            page = reverse("timeline:event-page", args=[event.public_id])
-            seen = format_html('<a href="{}">{}</a>', page, gettext("View on site"))
-        else:
+        else:  # a published event's page: Django's "View on site" (get_view_on_site_url)
             seen = ""
         return format_html("{} {} {} {}", status, needs, seen, links)
 
