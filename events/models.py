@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -1009,6 +1010,80 @@ class EventInReview(Event):
         proxy = True
         verbose_name = _("event in review")
         verbose_name_plural = _("review queue")
+
+
+class EventRevision(models.Model):
+    """A curator's edit to a published event, kept apart until an editor approves it.
+
+    The proposal holds the event's fields, its platforms and tags, and every inline row as
+    the curator left them; nothing of it is public until revision_approve applies it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("event")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status, default=Status.PENDING, editable=False
+    )
+    base_version = models.PositiveIntegerField(
+        _("based on version"), help_text=_("The event's version the edit started from.")
+    )
+    proposal = models.JSONField(
+        _("proposal"),
+        encoder=DjangoJSONEncoder,
+        help_text=_("The proposed fields, platforms and tags, and each inline's rows."),
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewer"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    comment = models.TextField(
+        _("comment"), blank=True, help_text=_("The editor's reason; needed to reject.")
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        verbose_name = _("pending edit")
+        verbose_name_plural = _("pending edits")
+        constraints = [
+            # A second pending edit would be made from a version the first does not know.
+            models.UniqueConstraint(
+                fields=["event"],
+                condition=Q(status="pending"),
+                name="eventrevision_one_pending_per_event",
+                violation_error_message=_("This event already has an edit waiting for an editor."),
+            ),
+        ]
+        indexes = [
+            # The editors' list: pending edits, oldest first.
+            models.Index(fields=["status", "created_at"], name="eventrevision_queue_idx"),
+        ]
+
+    def __str__(self):
+        return gettext("Edit of %(event)s by %(author)s") % {
+            "event": self.event.public_id,
+            "author": self.author.get_username() if self.author else "-",
+        }
 
 
 class EventTransition(models.Model):

@@ -561,14 +561,15 @@ def test_a_copy_export_runs_on_the_replica(replicas, client, monkeypatch, fmt):
 
 
 @end_to_end
-def test_a_curator_reads_and_writes_on_the_primary_in_the_admin_and_the_api(
-    replicas, curator_client
+def test_an_editor_reads_and_writes_on_the_primary_in_the_admin_and_the_api(
+    replicas, editor_client
 ):
+    # An editor: a curator's edit of a published event waits for one and changes no title.
     event = EventFactory(published=True, cited=True, title="Accounts removed")
 
     with queries_by_database() as captured:
-        response = change_title(curator_client, event, "Over 40 accounts removed")
-        titles = listed_titles(curator_client.get(API))
+        response = change_title(editor_client, event, "Over 40 accounts removed")
+        titles = listed_titles(editor_client.get(API))
 
     assert response.status_code == 302
     assert titles == ["Over 40 accounts removed"]
@@ -580,18 +581,18 @@ def test_a_curator_reads_and_writes_on_the_primary_in_the_admin_and_the_api(
 
 @end_to_end
 def test_a_read_right_after_a_write_goes_to_the_primary_until_the_pin_expires(
-    replicas, curator_client
+    replicas, editor_client
 ):
     event = EventFactory(published=True, cited=True, title="Accounts removed")
-    change_title(curator_client, event, "Over 40 accounts removed")
-    curator_client.post(reverse("admin:logout"))  # anonymous again, still pinned
+    change_title(editor_client, event, "Over 40 accounts removed")
+    editor_client.post(reverse("admin:logout"))  # anonymous again, still pinned
 
     with queries_by_database() as pinned:
-        titles = listed_titles(curator_client.get(API))
-    del curator_client.cookies[PIN_COOKIE]  # what the browser does after REPLICA_PIN_SECONDS
+        titles = listed_titles(editor_client.get(API))
+    del editor_client.cookies[PIN_COOKIE]  # what the browser does after REPLICA_PIN_SECONDS
     with queries_by_database() as unpinned:
         # Another URL, so that no cached body answers it.
-        listed_titles(curator_client.get(API, {"page_size": 10}))
+        listed_titles(editor_client.get(API, {"page_size": 10}))
 
     assert titles == ["Over 40 accounts removed"]
     assert event_reads(pinned[DEFAULT_DB_ALIAS])

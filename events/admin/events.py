@@ -185,7 +185,17 @@ class EventAdminForm(forms.ModelForm):
                 services.events.event_conflict_message(event=self.instance, read_version=read)
             )
         self._check_still_publishable(data)
+        self._check_no_edit_waits()
         return data
+
+    def _check_no_edit_waits(self):
+        """A curator's second edit of a published event would start from a version the edit
+        already waiting does not know: it is refused, their text kept in the form."""
+        if not getattr(self, "moderated", False):
+            return
+        pending = services.revision_pending(event=self.instance)
+        if pending is not None:
+            raise ValidationError(services.revisions.revision_pending_message(pending))
 
     def _check_still_publishable(self, data):
         """A published event stays publishable: an edit, or an old version restored over it
@@ -393,7 +403,20 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The status line offers only the moves this person may make (see workflow()).
         _viewer.can_publish = request.user.has_perm("events.publish_event")
+        if object_id and request.method == "GET":
+            self._tell_of_a_waiting_edit(request, object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _tell_of_a_waiting_edit(self, request, object_id):
+        pending = services.revision_pending(event=read_pk(Event, object_id))
+        if pending is None:
+            return
+        url = reverse("admin:events_eventrevision_change", args=[pending.pk])
+        text = gettext("An edit of this event by %(author)s waits for an editor.") % {
+            "author": pending.author.get_username() if pending.author else "-"
+        }
+        link = format_html('{} <a href="{}">{}</a>', text, url, gettext("See the edit"))
+        self.message_user(request, link, messages.WARNING)
 
     @admin.display(description=_("status"))
     def workflow(self, event):
@@ -445,13 +468,65 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
             field.widget.attrs.update(size=80)
         return field
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.moderated = _moderated(request, obj)  # a class of this request's own
+        return form
+
     def save_model(self, request, obj, form, change):
         if change:
             current = Event.objects.get(pk=obj.pk)
             for name in WORKFLOW_FIELDS:
                 setattr(obj, name, getattr(current, name))
             obj.version = form.cleaned_data.get("read_version") or current.version
+            if _moderated(request, current):
+                self._hold_for_an_editor(request, obj, form, current)
+                return
         services.event_save(event=obj, user=request.user)
+
+    def _hold_for_an_editor(self, request, event, form, current):
+        """Keep a curator's edit of a published event as a proposal, touching nothing public.
+
+        The inlines' rows join it in save_related; a restored old version (no inlines) keeps
+        the rows the event has."""
+        form.save_m2m = lambda: None  # simple-history's restore sets the m2m itself
+        published = services.revision_proposal_of(current)
+        request.held_edit = {
+            "event": current,
+            "base_version": event.version,
+            "proposal": services.revision_proposal(
+                event=event,
+                platform_ids=_ids(form.cleaned_data.get("platforms"), published["platforms"]),
+                tag_ids=_ids(form.cleaned_data.get("tags"), published["tags"]),
+                rows=published["rows"],
+            ),
+        }
+
+    def save_related(self, request, form, formsets, change):
+        held = getattr(request, "held_edit", None)
+        if held is None:
+            return super().save_related(request, form, formsets, change)
+        inlines = {model: name for name, (model, _l, _f) in services.revisions.INLINES.items()}
+        for formset in formsets:
+            rows = [
+                {**row.cleaned_data, "id": row.instance.pk}
+                for row in formset.forms
+                if row.cleaned_data and not row.cleaned_data.get("DELETE")
+            ]
+            inline = inlines[formset.model]
+            held["proposal"]["rows"][inline] = services.revisions.proposal_rows(
+                inline=inline, rows=rows
+            )
+        return None
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if getattr(request, "held_edit", None) is not None:
+            return []  # the formsets saved nothing: there are no saved rows to describe
+        return super().construct_change_message(request, form, formsets, add)
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "held_edit", None) is None:  # a held edit changed nothing yet
+            super().log_change(request, obj, message)
 
     # After a save and its inlines (add, change) or a restored version (no inlines), once.
     def response_add(self, request, obj, post_url_continue=None):
@@ -459,8 +534,33 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request, obj):
+        held = getattr(request, "held_edit", None)
+        if held is not None:
+            return self._response_held(request, held)
         self._after_save(request, obj)
         return super().response_change(request, obj)
+
+    def _response_held(self, request, held):
+        revision = services.revision_propose(
+            event=held["event"],
+            user=request.user,
+            proposal=held["proposal"],
+            base_version=held["base_version"],
+        )
+        url = reverse("admin:events_eventrevision_change", args=[revision.pk])
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                gettext(
+                    "Your edit waits for an editor; the public still sees the published version."
+                ),
+                url,
+                gettext("See your edit"),
+            ),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:events_event_change", args=[revision.event_id]))
 
     def _after_save(self, request, event):
         # Names, aliases and quotes arrive with the inlines: index them once all are saved.
@@ -691,6 +791,18 @@ class EventInReviewAdmin(DeclaredFiltersAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _moderated(request, event):
+    """Return whether this person's save of this event becomes an edit for an editor."""
+    if event is None or event.pk is None:
+        return False
+    current = Event.objects.filter(pk=event.pk).only("status").first()
+    return current is not None and services.event_is_moderated(event=current, user=request.user)
+
+
+def _ids(chosen, otherwise):
+    return otherwise if chosen is None else [row.pk for row in chosen]
 
 
 def deleted_message(event):

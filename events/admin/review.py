@@ -2,10 +2,13 @@
 version the public last saw, and the rows (actors, counts, citations, relations) added or
 taken away since, from the history every save keeps."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from ..choices import EventStatus
 from ..models import Citation, Event, EventActor, EventCount, EventRelation
+from ..services.revisions import INLINES, revision_proposal_of
 
 # Moved by the workflow or derived on save: not what a curator changed.
 NOT_COMPARED = {
@@ -92,3 +95,77 @@ def _shown(value):
     if isinstance(value, list):  # a many-to-many field: the linked rows' ids
         return ", ".join(sorted(str(item) for item in value)) or "—"
     return str(value)
+
+
+def revision_changes(revision):
+    """Return [(what, published, proposed)] between the event as the public sees it and a
+    pending edit of it: each field, the platforms and tags, and each inline's rows."""
+    published, proposed = revision_proposal_of(revision.event), revision.proposal
+    changes = []
+    for name, before in published["fields"].items():
+        after = proposed["fields"].get(name)
+        if _comparable(before) != _comparable(after):
+            field = Event._meta.get_field(name)
+            changes.append(
+                (field.verbose_name, _field_shown(field, before), _field_shown(field, after))
+            )
+    for name in ("platforms", "tags"):
+        if sorted(published[name]) != sorted(proposed[name]):
+            field = Event._meta.get_field(name)
+            model = field.related_model
+            names = dict(
+                model.objects.filter(pk__in=published[name] + proposed[name]).values_list(
+                    "pk", "name"
+                )
+            )
+            before = {names.get(pk, str(pk)) for pk in published[name]}
+            after = {names.get(pk, str(pk)) for pk in proposed[name]}
+            changes.append(
+                (
+                    field.verbose_name,
+                    "\n".join(sorted(before - after)),
+                    "\n".join(sorted(after - before)),
+                )
+            )
+    described = {model: (label, describe) for label, model, _link, describe in RELATED}
+    for inline, (model, _link, names) in INLINES.items():
+        label, describe = described[model]
+        before = {_described(describe, model, names, row) for row in published["rows"][inline]}
+        after = {_described(describe, model, names, row) for row in proposed["rows"][inline]}
+        if before != after:
+            changes.append(
+                (label, "\n".join(sorted(before - after)), "\n".join(sorted(after - before)))
+            )
+    return changes
+
+
+def _comparable(value):
+    return "" if value is None else str(value)
+
+
+def _field_shown(field, value):
+    if value is not None and field.is_relation:
+        found = field.related_model.objects.filter(pk=value).first()
+        return str(found) if found is not None else str(value)
+    if field.choices and value:
+        return str(dict(field.flatchoices).get(value, value))
+    if field.name == "country" and value:
+        return countries.name(value) or value
+    return _shown(value)
+
+
+def _described(describe, model, names, row):
+    try:
+        return describe(_unsaved(model, names, row))
+    except ObjectDoesNotExist:  # an actor, source or event deleted since the edit was made
+        return str(row)
+
+
+def _unsaved(model, names, row):
+    """Return a proposed row as an unsaved model instance, for reading it as a curator does."""
+    instance = model()
+    for name in names:
+        field = model._meta.get_field(name)
+        value = row.get(name)
+        setattr(instance, field.attname, field.to_python(value) if value is not None else None)
+    return instance

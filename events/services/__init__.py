@@ -26,6 +26,15 @@ from .events import (
 from .link_checks import sources_check_links, sources_dead_or_unarchived
 from .merges import actor_merge, platform_merge
 from .releases import release_load, release_make, release_path_reader, release_tables
+from .revisions import (
+    event_is_moderated,
+    revision_approve,
+    revision_pending,
+    revision_proposal,
+    revision_proposal_of,
+    revision_propose,
+    revision_reject,
+)
 from .seeds import SEED_CHANGE_REASON, seed_load, source_seed
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "actor_merge",
     "demo_user_create",
     "event_allocate_public_id",
+    "event_is_moderated",
     "event_likely_duplicates",
     "event_public_id_prefix",
     "event_publication_problems",
@@ -54,6 +64,12 @@ __all__ = [
     "release_make",
     "release_path_reader",
     "release_tables",
+    "revision_approve",
+    "revision_pending",
+    "revision_proposal",
+    "revision_proposal_of",
+    "revision_propose",
+    "revision_reject",
     "seed_load",
     "source_seed",
     "sources_archive_later",

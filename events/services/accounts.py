@@ -27,7 +27,10 @@ CURATOR_PERMISSIONS = (
     [f"add_{model}" for model in RECORDED]
     + [f"change_{model}" for model in RECORDED]
     + [f"delete_{model}" for model in DEPENDENT]
-    + [f"view_{model}" for model in (*RECORDED, "eventtype", "eventcategory", "eventtransition")]
+    + [
+        f"view_{model}"
+        for model in (*RECORDED, "eventtype", "eventcategory", "eventtransition", "eventrevision")
+    ]
 )
 # Editors do all that, publish, send back, retract, merge, import, delete drafts, and keep
 # the taxonomy.

@@ -64,6 +64,8 @@ from events.services import (
     event_search_refresh,
     event_submit,
     release_make,
+    revision_proposal_of,
+    revision_propose,
 )
 from timeline import stats
 from timeline.exports import FORMATS
@@ -234,6 +236,7 @@ def world(db):
     w.curator = w.make(get_user_model(), "the curator", is_staff=True, is_superuser=True)
     shared = _public_references(w)
     p1 = _published_events(w, shared)
+    _pending_edit(w, p1)
     # Hidden types: two in the public category (which must not make them public), two not.
     in_public_category = w.make(
         EventType, "hidden, in the public category", w.hidden, category=shared.event_type.category
@@ -363,6 +366,24 @@ def _published_events(w, shared):
     for event in (p1, p2, p3, edited):
         w.publish(event)
     return p1
+
+
+def _pending_edit(w, event):
+    """Propose an edit of a published event, marked throughout: it waits for an editor, so
+    none of it is public (its own table; the event and its rows stay as published)."""
+    where = "pending edit"
+    proposal = revision_proposal_of(event)
+    for name in (*PUBLIC_TEXT[Event] - {"retraction_reason"}, "internal_notes"):
+        proposal["fields"][name] = w.hidden.new(f"{where}: Event.{name}")
+    actor = w.make(Actor, where, w.hidden, kind=ActorKind.PERSON, country=HIDDEN_COUNTRY)
+    note = w.hidden.new(f"{where}: EventActor.note")
+    proposal["rows"]["actor_roles"].append(
+        {"id": None, "actor": actor.pk, "role": Role.ENFORCED, "note": note}
+    )
+    for row in proposal["rows"]["citations"]:
+        row["quote"] = w.hidden.new(f"{where}: Citation.quote")
+    proposal["tags"].append(w.make(Tag, where, w.hidden).pk)
+    revision_propose(event=event, user=w.curator, proposal=proposal, base_version=event.version)
 
 
 def _hidden_event(w, shared, p1, label, event_type):
