@@ -257,3 +257,21 @@ def test_the_editors_list_shows_pending_edits_oldest_first(curator, editor_at):
     listing = editor_at.get(reverse("admin:events_eventrevision_changelist")).content.decode()
 
     assert listing.index(second.public_id) < listing.index(first.public_id)
+
+
+def test_a_curator_restoring_an_old_version_of_a_published_event_proposes_it(
+    curator_at, editor, event
+):
+    old = event.history.order_by("history_date").last()
+    current = Event.objects.get(pk=event.pk)
+    current.title = "Renamed by the editor"
+    event_save(event=current, user=editor)
+    url = reverse("admin:events_event_simple_history", args=[event.pk, old.history_id])
+
+    response = curator_at.post(url, form_data(curator_at.get(url)))
+
+    assert response.status_code == 302
+    assert public_title(event) == "Renamed by the editor"
+    revision = EventRevision.objects.get()
+    assert revision.proposal["fields"]["title"] == "Accounts removed"
+    assert revision.proposal["rows"]["citations"]  # the rows it has, kept in the proposal
