@@ -23,6 +23,10 @@ from .services.link_checks import sources_check_links
 logger = logging.getLogger(__name__)
 
 _threads: set[threading.Thread] = set()
+# In-process tasks run one at a time, each in its own thread (so a retry's wait holds no
+# other task back): SQLite, which `make run` uses, takes one writer at a time, and two
+# archiving threads saving their copies together failed with "database table is locked".
+_one_at_a_time = threading.Lock()
 
 
 class QueueUnavailable(Exception):
@@ -67,7 +71,8 @@ def _run_with_retries(function, args, retry_seconds):
     try:
         for wait in [*retry_seconds, None]:
             try:
-                function(*args)
+                with _one_at_a_time:
+                    function(*args)
                 return
             except Exception:
                 logger.exception("Task %s%r failed", function.__name__, args)
