@@ -8,29 +8,7 @@ from django_countries import countries
 
 from ..choices import EventStatus
 from ..models import Citation, Event, EventActor, EventCount, EventRelation
-from ..services.revisions import INLINES, revision_proposal_of
-
-# Moved by the workflow or derived on save: not what a curator changed.
-NOT_COMPARED = {
-    "id",
-    "status",
-    "first_published_at",
-    "submitted_at",
-    "retracted_at",
-    "retraction_reason",
-    "public_id",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "date_earliest",
-    "date_latest",
-    "date_display",
-    "date_precision",
-    "date_qualifier",
-    "search_text",
-}
+from ..services.revisions import EVENT_FIELDS, INLINES, revision_proposal_of
 
 
 def _actor(row):
@@ -69,12 +47,9 @@ def changes_since_published(event):
     latest = event.history.order_by("-history_date", "-history_id").first()
     changes = []
     if latest.history_id != published.history_id:
-        compared = [  # what a curator types: derived fields are not editable
-            field.name
-            for field in published.tracked_fields
-            if field.editable and field.name not in NOT_COMPARED
-        ]
-        delta = latest.diff_against(published, included_fields=compared, foreign_keys_are_objs=True)
+        delta = latest.diff_against(
+            published, included_fields=EVENT_FIELDS, foreign_keys_are_objs=True
+        )
         for change in delta.changes:
             field = Event._meta.get_field(change.field)
             changes.append((field.verbose_name, _shown(change.old), _shown(change.new)))

@@ -26,22 +26,10 @@ from .events import (
     join_problems,
 )
 
-# What a curator edits on the event itself (the workflow and derived fields are not theirs).
-EVENT_FIELDS = (
-    "title",
-    "summary",
-    "title_original",
-    "summary_original",
-    "original_language",
-    "event_type",
-    "date_text",
-    "country",
-    "is_global",
-    "locality",
-    "latitude",
-    "longitude",
-    "verification",
-    "internal_notes",
+# What a curator edits on the event itself: the workflow's fields and the derived ones (date
+# bounds, search text, the record of who and when) are not editable on the model.
+EVENT_FIELDS = tuple(
+    field.name for field in Event._meta.concrete_fields if field.editable and not field.primary_key
 )
 M2M_FIELDS = ("platforms", "tags")
 # Each inline's rows: (model, its link to the event, the fields a curator fills in).
