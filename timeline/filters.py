@@ -1,5 +1,6 @@
 """One FilterSet for events: it drives the JSON list, every export format, stats and pages."""
 
+import calendar
 import contextlib
 import datetime
 import re
@@ -21,7 +22,7 @@ from rest_framework import exceptions
 
 from events.choices import Role, Verification, english_labels
 from events.dates import InvalidDate, parse_date
-from events.models import Actor, Event, EventCategory, EventType, Platform, Tag
+from events.models import Actor, Event, EventCategory, EventType, Platform, PublishedTally, Tag
 from events.search import MAX_QUERY_WORDS, query_words
 
 # Every pattern is matched whole (fullmatch) and written so that it means the same to Python
@@ -174,10 +175,24 @@ class DeclaredFilter:
     every cleaned parameter, for filters read together (date_match shapes date_from and
     date_to; role and actor are matched on the same row). A filter with no effect only shapes
     others. references names the model an unknown slug is looked up in, and the list to see.
+    tally(rows, value, data) narrows the published events' tally (models.PublishedTally) the
+    same way, or returns None where the tally cannot say (its keys are too coarse); True
+    means the effect itself does, for a filter of a column the tally keeps. A filter with an
+    effect and no tally is counted from the events.
     """
 
-    def __init__(self, *args, effect=None, example=None, place=None, references=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        effect=None,
+        example=None,
+        place=None,
+        references=None,
+        tally=None,
+        **kwargs,
+    ):
         self.effect = effect
+        self.tally = effect if tally is True else tally
         self.example = example
         self.place = place
         self.references = references
@@ -269,6 +284,25 @@ def _dates(queryset, data, **bounds):
     return queryset.overlapping(**bounds)
 
 
+def _tallied_range(rows, data):
+    """The months of a range of whole months that events begin in, as the chart's bars ask;
+    None for a range that may overlap or must contain (the tally keeps no last days) or that
+    cuts a month."""
+    start, end = data.get("date_from"), data.get("date_to")
+    start, end = start.earliest if start else None, end.latest if end else None
+    if data.get("date_match") != "begins":
+        return None
+    if start is not None:
+        if start.day != 1:
+            return None
+        rows = rows.filter(month__gte=start)
+    if end is not None:
+        if end.day != calendar.monthrange(end.year, end.month)[1]:
+            return None
+        rows = rows.filter(month__lte=end)
+    return rows
+
+
 def _linked(through, target):
     """Events linked to one of the slugs, through a subquery on the link table alone.
 
@@ -292,6 +326,7 @@ class EventFilterSet(django_filters.FilterSet):
     date_from = FieldFilter(
         field_class=PartialDateField,
         effect=lambda queryset, value, data: _range(queryset, data),
+        tally=lambda rows, value, data: _tallied_range(rows, data),
         example="2014",
         place=Place(_("From"), 2, placeholder="2014"),
         help_text="Start of the date range: a year, month or day, such as 2014, 2014-05 or "
@@ -301,6 +336,9 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=PartialDateField,
         effect=lambda queryset, value, data: (
             queryset if data.get("date_from") else _range(queryset, data)
+        ),
+        tally=lambda rows, value, data: (
+            rows if data.get("date_from") else _tallied_range(rows, data)
         ),
         example="2014-05",
         place=Place(_("To"), 3, placeholder="2014-12"),
@@ -344,6 +382,7 @@ class EventFilterSet(django_filters.FilterSet):
     country = ValuesFilter(
         field_class=CountryField,
         effect=lambda queryset, codes, data: _filter_countries(queryset, codes),
+        tally=True,
         example=["CN"],
         # A context of its own: django-countries' catalogue, read first, says "Country" (国家).
         place=Place(pgettext_lazy("a filter", "Country"), 7, choices=True),
@@ -383,6 +422,7 @@ class EventFilterSet(django_filters.FilterSet):
     verification = ValuesFilter(
         field_class=choices_field(Verification.choices),
         effect=lambda queryset, values, data: queryset.filter(verification__in=values),
+        tally=True,
         example=["corroborated"],
         place=Place(_("Verification"), 11, options=tuple(Verification.choices)),
         help_text="Verification, repeatable (OR): verification=corroborated. Values: "
@@ -431,6 +471,19 @@ class EventFilterSet(django_filters.FilterSet):
             if filter_.effect is not None and value not in (None, "", []):
                 queryset = filter_.effect(queryset, value, data)
         return queryset
+
+    def tally(self):
+        """Return the rows of the published events' tally that count these events by month
+        and country, or None where a filter needs the events themselves."""
+        data = self.form.cleaned_data
+        rows = PublishedTally.objects.all()
+        for name, filter_ in self.filters.items():
+            value = data.get(name)
+            if filter_.effect is not None and value not in (None, "", []):
+                rows = filter_.tally(rows, value, data) if filter_.tally else None
+                if rows is None:
+                    return None
+        return rows
 
     @property
     def sort_order(self):

@@ -37,6 +37,7 @@ from events.models import (
     EventCategory,
     EventType,
     Platform,
+    PublishedTally,
 )
 
 from . import caching, citing, exports, pagination, stats, worldmap
@@ -134,6 +135,7 @@ NAMED = {
 }
 SUGGESTED_NAMES = 30
 DERIVED_SECONDS = 3600  # filter lists and counts: keyed by the data version, never stale
+RANKED_SECONDS = 900  # the ranking of the most used names, whatever the version
 CLOSEST_NAMES = 3
 
 
@@ -152,10 +154,10 @@ def filter_choices(version):
 
 
 def _filter_choices():
+    # The tally's countries: a few thousand rows, not every published event.
     codes = (
-        Event.objects.published()
+        PublishedTally.objects.filter(events__gt=0)
         .exclude(country="")
-        .order_by()  # without it the default ordering's columns join the DISTINCT
         .values_list("country", flat=True)
         .distinct()
     )
@@ -194,7 +196,21 @@ def _filter_choices():
 
 
 def _most_used(name, model, public):
-    """Return the names of the references most events use (drafts too: a suggestion only)."""
+    """Return the names of the public references most events use.
+
+    The ranking counts every link (drafts too: a suggestion only), which at a million events
+    costs half a second; it moves slowly, so it is kept for a while whatever the data
+    version, and only what is public now is shown from it.
+    """
+    ids = cache.get_or_set(
+        f"timeline:most-used:{name}", lambda: _ranked(name, model), RANKED_SECONDS
+    )
+    slugs = dict(model.objects.filter(pk__in=ids).values_list("pk", "slug"))
+    shown = [public[slugs[pk]] for pk in ids if slugs.get(pk) in public]
+    return sorted(set(shown[:SUGGESTED_NAMES]), key=str.casefold)
+
+
+def _ranked(name, model):
     through = {"actor": EventActor, "platform": Event.platforms.through, "tag": Event.tags.through}
     column = f"{model._meta.model_name}_id"
     counted = (
@@ -204,10 +220,7 @@ def _most_used(name, model, public):
         .order_by("-n", column)
         .values_list(column, flat=True)
     )
-    ids = list(counted[: SUGGESTED_NAMES * 2])
-    slugs = dict(model.objects.filter(pk__in=ids).values_list("pk", "slug"))
-    shown = [public[slugs[pk]] for pk in ids if slugs.get(pk) in public]
-    return sorted(set(shown[:SUGGESTED_NAMES]), key=str.casefold)
+    return list(counted[: SUGGESTED_NAMES * 2])
 
 
 def read_names(params, lists):
@@ -398,7 +411,7 @@ def timeline_page(request):
         query = query | {"ordering": [filterset.sort_order]}
     # The count is the chart's: events per year add up to every event, and the page counts
     # them anyway (an exact COUNT of a million rows costs as much again).
-    counted = _aggregates(request, filterset.qs, query)
+    counted = _aggregates(request, filterset, query)
     years = counted["years"]
     timelinejs_url = f"{reverse('api:event-list')}?{ordered}&format=timelinejs"
     chips, heading = _active(query, lists)
@@ -545,7 +558,7 @@ def _chart(years, months, query):
     return _bars(periods, counts, unit, query)
 
 
-def _aggregates(request, events, query):
+def _aggregates(request, filterset, query):
     """Return the events per day and per country that the chart, the count and the map
     show: kept in the cache under the data version, the language and the filters.
 
@@ -558,13 +571,19 @@ def _aggregates(request, events, query):
     version = caching.data_version(request)
     return cache.get_or_set(
         f"timeline:aggregates:{version}:{translation.get_language()}:{key}",
-        lambda: _counted(events),
+        lambda: _counted(filterset),
         DERIVED_SECONDS,
     )
 
 
-def _counted(events):
-    days, countries = stats.per_day_and_country(events)
+def _counted(filterset):
+    # From the tally where the filters are of what it keeps (none, country, verification,
+    # whole months begun in): a few thousand rows, not every match.
+    tally = filterset.tally()
+    if tally is not None:
+        days, countries = stats.tallied(tally)
+    else:
+        days, countries = stats.per_day_and_country(filterset.qs)
     return {
         "years": stats.by_period(days, with_month=False),
         "months": stats.by_period(days, with_month=True),

@@ -1,0 +1,250 @@
+"""The published events' tally (models.PublishedTally, migration 0020) against the events.
+
+The database's triggers keep it, so every write path is tried: the workflow, an edit of
+each key, a bulk update, a bulk insert, a deletion, a flush. After each, the tally must say
+what a count of the published events says. Then the timeline's chart, count and map read
+from it must say what they say counted from the events, for every filter it answers.
+"""
+
+import datetime
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from events.choices import EventStatus, Verification
+from events.models import Event, PublishedTally
+from events.services import event_publish, event_retract, event_return_to_draft, event_save
+from tests.factories import (
+    CitationFactory,
+    EventFactory,
+    EventTypeFactory,
+    PlatformFactory,
+)
+from timeline import stats
+from timeline.filters import EventFilterSet
+
+pytestmark = pytest.mark.django_db
+
+
+def tallied():
+    return {
+        (row.month, row.country, row.is_global, row.verification): row.events
+        for row in PublishedTally.objects.all()
+        if row.events
+    }
+
+
+def counted():
+    rows = (
+        Event.objects.published()
+        .annotate(month=TruncMonth("date_earliest"))
+        .values("month", "country", "is_global", "verification")
+        .annotate(n=Count("*"))
+    )
+    return {
+        (_day(row["month"]), row["country"], row["is_global"], row["verification"]): row["n"]
+        for row in rows
+    }
+
+
+def _day(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def test_the_workflow_moves_an_event_in_and_out(editor):
+    event = EventFactory(date_text="2014-03")
+    CitationFactory(event=event)
+    assert tallied() == {} == counted()
+    event_publish(event=event, user=editor)
+    assert tallied() == {(datetime.date(2014, 3, 1), "CN", False, "single_source"): 1}
+    event_retract(event=event, user=editor, reason="Found to be wrong.")
+    assert tallied() == {} == counted()
+
+
+def test_an_edit_of_each_key_moves_its_count(editor):
+    events = [EventFactory(published=True, date_text="2014-05-27") for _ in range(3)]
+    other = EventFactory(published=True, date_text="2013", country="IR")
+    events[0].date_text = "2014-04~"
+    event_save(event=events[0])
+    events[1].country = ""
+    events[1].is_global = True
+    event_save(event=events[1])
+    events[2].verification = Verification.CORROBORATED
+    event_save(event=events[2])
+    other.title = "Only the title changed"
+    event_save(event=other)
+    assert tallied() == counted()
+    assert len(counted()) == 4
+
+
+def test_statements_of_many_rows_are_folded_alike():
+    EventFactory.create_batch(4, published=True, date_text="2014-05")
+    EventFactory.create_batch(2, date_text="2014-05")  # drafts: not counted
+    Event.objects.filter(status=EventStatus.PUBLISHED).update(country="HK")
+    assert tallied() == counted() == {(datetime.date(2014, 5, 1), "HK", False, "single_source"): 4}
+    Event.objects.filter(status=EventStatus.DRAFT).update(
+        status=EventStatus.PUBLISHED, first_published_at=timezone.now()
+    )
+    assert tallied() == counted()
+    copies = [
+        Event(
+            title=f"Copy {n}",
+            summary="Copied.",
+            event_type=event.event_type,
+            date_text="2010",
+            date_earliest=datetime.date(2010, 1, 1),
+            date_latest=datetime.date(2010, 12, 31),
+            country="RU",
+            status=EventStatus.PUBLISHED,
+            first_published_at=timezone.now(),
+            public_id=f"CN-2010-9{n:03d}",
+        )
+        for n, event in enumerate(Event.objects.all()[:3])
+    ]
+    Event.objects.bulk_create(copies)
+    assert tallied() == counted()
+    Event.objects.filter(country="RU").delete()
+    assert tallied() == counted()
+    assert sum(tallied().values()) == 6
+
+
+def test_a_return_to_draft_and_a_deleted_draft(editor):
+    event = EventFactory(date_text="2014")
+    CitationFactory(event=event)
+    event_publish(event=event, user=editor)
+    event_return_to_draft(event=event, user=editor, comment="Not yet.")
+    assert tallied() == counted() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_empties_it():
+    EventFactory(published=True)
+    assert tallied()
+    call_command("flush", interactive=False, verbosity=0)
+    assert PublishedTally.objects.count() == 0
+
+
+# The chart and the map: from the tally where it answers, from the events elsewhere.
+
+ANSWERED = [
+    "",
+    "country=CN",
+    "country=global",
+    "country=CN&country=global&country=IR",
+    "verification=corroborated",
+    "verification=single_source&verification=confirmed&country=IR",
+    "date_from=2014-03&date_to=2014-03&date_match=begins",
+    "date_from=2013&date_to=2014&date_match=begins&country=CN",
+    "date_from=2014-02&date_match=begins",
+    "date_to=2013-12&date_match=begins",
+    "date_match=within",  # no dates: the choice changes nothing
+    "ordering=-date",
+]
+NOT_ANSWERED = [
+    "q=wechat",
+    "date_from=2014&date_to=2014",  # may overlap: the tally keeps no last days
+    "date_from=2014&date_to=2014&date_match=within",
+    "date_from=2014-03-02&date_match=begins",  # cuts a month
+    "date_to=2014-03-30&date_match=begins",
+    "type=account-removal",
+    "platform=wechat",
+]
+
+
+@pytest.fixture
+def varied(editor):
+    dates = ["2013", "2013-12-31", "2014-03", "2014-04~", "2014-03-15/2014-05-02"]
+    places = [("CN", False), ("IR", False), ("", True)]
+    verifications = [Verification.SINGLE_SOURCE, Verification.CORROBORATED]
+    types = [EventTypeFactory(slug="type-0"), EventTypeFactory(slug="type-1")]
+    wechat = PlatformFactory(slug="wechat")
+    for index in range(24):
+        country, is_global = places[index % 3]
+        event = EventFactory(
+            published=index % 5 != 4,  # a few drafts
+            date_text=dates[index % 5],
+            country=country,
+            is_global=is_global,
+            verification=verifications[index % 2],
+            event_type=types[index % 2],
+        )
+        if index % 4 == 0:
+            event.platforms.add(wechat)
+
+
+def _filters(query):
+    filterset = EventFilterSet(data=QueryDict(query), queryset=Event.objects.published())
+    assert filterset.is_valid(), filterset.errors
+    return filterset
+
+
+@pytest.mark.parametrize("query", ANSWERED)
+def test_the_tally_counts_what_the_events_count(varied, query):
+    filterset = _filters(query)
+    tally = filterset.tally()
+    assert tally is not None
+    months, places = stats.tallied(tally)
+    days, counted_places = stats.per_day_and_country(filterset.qs)
+    for with_month in (True, False):
+        assert stats.by_period(months, with_month) == stats.by_period(days, with_month)
+    assert places == counted_places
+    assert sum(count for _month, count in months) == filterset.qs.count()
+
+
+@pytest.mark.parametrize("query", ANSWERED)
+@pytest.mark.parametrize("group_by", sorted(stats.TALLIED))
+def test_the_api_stats_from_it_are_the_events_stats(varied, client, query, group_by):
+    filterset = _filters(query)
+    assert stats.grouped(filterset.qs, group_by, filterset.tally()) == stats.grouped(
+        filterset.qs, group_by
+    )
+    response = client.get(f"/api/v1/stats/?group_by={group_by}&{query}")
+    assert response.status_code == 200
+    assert response.json()["total"] == filterset.qs.count()
+
+
+@pytest.mark.parametrize("query", NOT_ANSWERED)
+def test_filters_it_cannot_answer_are_counted_from_the_events(varied, query):
+    query = re.sub("type=account-removal", "type=type-0", query)
+    assert _filters(query).tally() is None
+
+
+def _counts_events(sql):
+    """Whether a query counts the events by their earliest day (the list's own query, with
+    its LIMIT, aside)."""
+    return "COUNT(*)" in sql and "date_earliest" in sql and "LIMIT" not in sql
+
+
+@pytest.mark.parametrize(
+    ("query", "source"),
+    [
+        ({"verification": "corroborated"}, "events_publishedtally"),
+        ({"country": "IR", "date_from": "2014", "date_match": "begins"}, "events_publishedtally"),
+        ({"q": "event"}, "events_event"),
+    ],
+)
+def test_the_timeline_page_counts_from_it(varied, client, query, source):
+    """The page's chart, count and map come from the tally where it answers: the count
+    shown is the events', and no query groups the events by day."""
+    filterset = _filters(urlencode(query))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/", query)
+    assert response.status_code == 200
+    shown = re.search(r'id="result-count">(\d+) events?<', response.content.decode())
+    assert int(shown.group(1)) == filterset.qs.count()
+    by_day = [q["sql"] for q in queries if _counts_events(q["sql"])]
+    tally = [
+        q["sql"] for q in queries if "SUM(" in q["sql"] and "events_publishedtally" in q["sql"]
+    ]
+    if source == "events_publishedtally":
+        assert len(tally) == 2 and not by_day, by_day
+    else:
+        assert by_day and not tally, tally
