@@ -56,13 +56,16 @@ def pages_figures(ctx):
 def _first_views(ctx, client):
     """Time the first view of filters no one has asked for since the data last changed: the
     page then counts every match per day and per country before it caches the counts. One
-    request per filter, each a value never asked for in this run, twenty of each kind: a
-    year, a month, a country and a type (the countries and types most used first, so the
-    larger counts are among them); then the kinds together."""
+    request per filter, each a value never asked for in this run, up to twenty of each kind:
+    a year, a month, a country, a type, a category, a verification, a chart's bar, a word
+    (the most used values first, so the larger counts are among them), and the whole
+    timeline just after an edit; then the kinds together."""
     figures, together = [], []
     for kind, paths in _first_view_paths(client).items():
         took = []
         for path in paths:
+            if kind == AFTER_A_CHANGE:
+                _touch(ctx.database)
             elapsed, status, _body = client.timed_get(path)
             if status != 200:
                 raise SystemExit(f"first view of {path} answered {status}")
@@ -97,6 +100,23 @@ def _first_views(ctx, client):
     return figures
 
 
+AFTER_A_CHANGE = "the whole timeline after a change"
+# An edit a reader sees (its updated_at moves): the data version moves with it, and every
+# cached count is of the old version.
+TOUCH = (
+    "UPDATE events_event SET updated_at = CURRENT_TIMESTAMP WHERE id = "
+    "(SELECT MIN(id) FROM events_event WHERE status = 'published')"
+)
+
+
+def _touch(database):
+    cursor = database.connection().cursor()
+    try:
+        cursor.execute(TOUCH)
+    finally:
+        cursor.close()
+
+
 def _first_view_paths(client, each=20):
     """Return {kind: [path]}: filters the run has not asked for, ordered oldest first (the
     list's cheapest order to page, so the counts are what is measured)."""
@@ -119,7 +139,30 @@ def _first_view_paths(client, each=20):
         ),
         "a country": paths([{"country": code} for code in most_used("country")]),
         "a type": paths([{"type": slug} for slug in most_used("type")]),
+        "a category": paths([{"category": slug} for slug in most_used("category")]),
+        "a verification": paths([{"verification": key} for key in most_used("verification")]),
+        "a chart's bar (events begun in a month)": paths(
+            [
+                {"date_from": f"2015-{m:02d}", "date_to": f"2015-{m:02d}", "date_match": "begins"}
+                for m in range(1, 13)
+            ]
+        ),
+        "a word": paths([{"q": word} for word in WORDS]),
+        AFTER_A_CHANGE: paths([{}] * 5),
     }
+
+
+# Words of the generated summaries and titles (events.services.synthetic), common and rare.
+WORDS = [
+    "prosecutor",
+    "blocks",
+    "accounts",
+    "journalists",
+    "bloggers",
+    "disputed",
+    "worldwide",
+    "vpn",
+]
 
 
 def _reader_paths(client):
