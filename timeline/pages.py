@@ -597,9 +597,10 @@ def _places(rows, query):
     if not rows:
         return None
 
+    home = reverse("timeline:home")
+
     def link(code):
-        narrowed = {**query, "country": [code]}
-        return f"{reverse('timeline:home')}?{urlencode(narrowed, doseq=True)}"
+        return f"{home}?{urlencode({**query, 'country': [code]}, doseq=True)}"
 
     listed = [
         {"name": row["label"], "count": row["count"], "url": link(row["key"])}
