@@ -519,6 +519,11 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
             )
         return None
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is EventRelation and form.instance.status == EventStatus.PUBLISHED:
+            services.events_linked_changed(event_ids=_other_ends(formset))
+
     def construct_change_message(self, request, form, formsets, add=False):
         if getattr(request, "held_edit", None) is not None:
             return []  # the formsets saved nothing: there are no saved rows to describe
@@ -799,6 +804,16 @@ def _moderated(request, event):
         return False
     current = Event.objects.filter(pk=event.pk).only("status").first()
     return current is not None and services.event_is_moderated(event=current, user=request.user)
+
+
+def _other_ends(formset):
+    """Return the events at the other end of the relations a saved formset added, changed
+    (before and after) or deleted."""
+    ends = {row.to_event_id for row in formset.new_objects + formset.deleted_objects}
+    for row, _fields in formset.changed_objects:
+        (changed,) = [form for form in formset.forms if form.instance is row]
+        ends |= {row.to_event_id, changed.initial.get("to_event")}
+    return ends - {None}
 
 
 def _ids(chosen, otherwise):

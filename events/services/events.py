@@ -12,7 +12,7 @@ from django.utils.translation import gettext, pgettext
 
 from .. import search
 from ..choices import EventStatus
-from ..models import Event, EventTransition, PublicIdSequence
+from ..models import Event, EventRelation, EventTransition, PublicIdSequence
 from ..public.fields import SEARCHABLE_FIELDS
 from .archiving import event_sources_archive_later
 
@@ -127,6 +127,26 @@ def events_referencing_changed(*, events):
     event_ids = list(events.values_list("pk", flat=True).distinct())
     Event.objects.filter(pk__in=event_ids).update(updated_at=timezone.now())
     event_search_refresh(event_ids=event_ids)
+
+
+def events_linked_changed(*, event_ids):
+    """Carry a change to an event's public links into the published events at their other end.
+
+    A relation shows on both events (relations_out on one, relations_in on the other), and
+    only while its event is published: adding, changing or removing one, or publishing or
+    retracting its event, changes what the other end shows. Its updated_at moves on, so the
+    change feed lists it and mirrors fetch it again.
+    """
+    others = Event.objects.filter(pk__in=event_ids, status=EventStatus.PUBLISHED)
+    if others.exists():
+        events_referencing_changed(events=others)
+
+
+def event_linked_ids(*, event):
+    """Return the ids of the events at the other end of this event's relations."""
+    outgoing = EventRelation.objects.filter(from_event=event).values_list("to_event", flat=True)
+    incoming = EventRelation.objects.filter(to_event=event).values_list("from_event", flat=True)
+    return set(outgoing) | set(incoming)
 
 
 @transaction.atomic
@@ -273,6 +293,8 @@ def _move(*, event, user, to_status, comment="", **changes):
     for name, value in changes.items():
         setattr(event, name, value)
     event_save(event=event, user=user)
+    if EventStatus.PUBLISHED in (from_status, to_status):  # its links appear or go
+        events_linked_changed(event_ids=event_linked_ids(event=event))
     EventTransition.objects.create(
         event=event,
         public_id=event.public_id,

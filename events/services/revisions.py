@@ -23,6 +23,7 @@ from .events import (
     event_publication_problems,
     event_save,
     event_search_refresh,
+    events_linked_changed,
     join_problems,
 )
 
@@ -169,10 +170,12 @@ def revision_approve(*, revision, user, comment="") -> EventRevision:
     event_save(event=event, user=user)
     event.platforms.set(proposal["platforms"])
     event.tags.set(proposal["tags"])
+    linked = set()
     for inline, rows in proposal["rows"].items():
-        _replace_rows(event, inline, rows)
+        linked |= _replace_rows(event, inline, rows)
     # Names, aliases and quotes arrive with the rows: index them once all are saved.
     event_search_refresh(event_ids=[event.pk])
+    events_linked_changed(event_ids=linked)
     return _decide(revision, user, EventRevision.Status.APPROVED, comment)
 
 
@@ -192,20 +195,35 @@ def _check_still_publishable(event, citation_count):
 
 def _replace_rows(event, inline, rows):
     """Make the event's rows of one inline the proposed ones: kept rows are updated in place
-    (their history goes on), the rest deleted, new ones created."""
+    (their history goes on), the rest deleted, new ones created. Return the ids of the events
+    at the other end of the relations this added, changed or removed."""
     model, link, names = INLINES[inline]
     existing = {row.pk: row for row in model.objects.filter(**{link: event})}
     kept = {row["id"] for row in rows if row.get("id") in existing}
+    linked = set()
     for pk, row in existing.items():
         if pk not in kept:
+            linked |= _other_end(row)
             row.delete()
     for values in rows:
         row = existing.get(values.get("id")) or model(**{link: event})
+        before = (_other_end(row), _values(row, names)) if row.pk else (set(), None)
         for name in names:
             field = model._meta.get_field(name)
             setattr(row, field.attname, field.to_python(values.get(name)))
         row.full_clean()
+        if _values(row, names) != before[1]:
+            linked |= before[0] | _other_end(row)
         row.save()
+    return linked
+
+
+def _values(row, names):
+    return [getattr(row, row._meta.get_field(name).attname) for name in names]
+
+
+def _other_end(row):
+    return {row.to_event_id} if isinstance(row, EventRelation) else set()
 
 
 @transaction.atomic
