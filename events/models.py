@@ -1023,6 +1023,7 @@ class EventRevision(models.Model):
         PENDING = "pending", _("Pending")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn by its author")
 
     event = models.ForeignKey(
         Event, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("event")

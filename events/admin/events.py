@@ -195,7 +195,11 @@ class EventAdminForm(forms.ModelForm):
             return
         pending = services.revision_pending(event=self.instance)
         if pending is not None:
-            raise ValidationError(services.revisions.revision_pending_message(pending))
+            raise ValidationError(
+                services.revisions.revision_pending_message(
+                    pending, getattr(self, "editing_user", None)
+                )
+            )
 
     def _check_still_publishable(self, data):
         """A published event stays publishable: an edit, or an old version restored over it
@@ -471,6 +475,7 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         form.moderated = _moderated(request, obj)  # a class of this request's own
+        form.editing_user = request.user
         return form
 
     def save_model(self, request, obj, form, change):

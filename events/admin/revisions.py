@@ -93,7 +93,12 @@ class EventRevisionAdmin(DeclaredFiltersAdmin, HistoryKeysAdmin, SimpleHistoryAd
             raise PermissionDenied
         may_decide = request.user.has_perm(PUBLISH_PERMISSION)
         form = DecisionForm(request.POST or None)
-        if request.method == "POST":
+        if request.method == "POST" and "withdraw" in request.POST:
+            if self._withdraw(request, revision):
+                return HttpResponseRedirect(
+                    reverse("admin:events_event_change", args=[revision.event_id])
+                )
+        elif request.method == "POST":
             if not may_decide:
                 raise PermissionDenied
             if form.is_valid() and self._decide(request, revision, form.cleaned_data["comment"]):
@@ -106,9 +111,25 @@ class EventRevisionAdmin(DeclaredFiltersAdmin, HistoryKeysAdmin, SimpleHistoryAd
             "changes": revision_changes(revision),
             "form": form,
             "may_decide": may_decide and revision.status == Status.PENDING,
+            "may_withdraw": revision.author_id == request.user.pk
+            and revision.status == Status.PENDING,
             "title": str(revision),
         }
         return TemplateResponse(request, "admin/events/eventrevision/review.html", context)
+
+    def _withdraw(self, request, revision):
+        try:
+            services.revision_withdraw(revision=revision, user=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            gettext("Your edit of %(event)s is withdrawn: you may edit the event again.")
+            % {"event": revision.event.public_id},
+            messages.SUCCESS,
+        )
+        return True
 
     def _decide(self, request, revision, comment):
         try:

@@ -36,6 +36,7 @@ from .revisions import (
     revision_proposal_of,
     revision_propose,
     revision_reject,
+    revision_withdraw,
 )
 from .seeds import SEED_CHANGE_REASON, seed_load, source_seed
 
@@ -74,6 +75,7 @@ __all__ = [
     "revision_proposal_of",
     "revision_propose",
     "revision_reject",
+    "revision_withdraw",
     "seed_load",
     "source_seed",
     "sources_archive_later",

@@ -106,10 +106,20 @@ def revision_pending(*, event) -> EventRevision | None:
     return EventRevision.objects.filter(event=event, status=EventRevision.Status.PENDING).first()
 
 
-def revision_pending_message(revision):
+def revision_pending_message(revision, user=None):
     """Say that an edit already waits, with a link to it: a second would be based on a stale
-    version, so it is refused and the curator's text stays in the form."""
+    version, so it is refused and the curator's text stays in the form. Its author may
+    withdraw it there and edit again."""
     url = reverse("admin:events_eventrevision_change", args=[revision.pk])
+    if user is not None and revision.author_id == user.pk:
+        return format_html(
+            gettext(
+                'Your earlier edit of this event still waits for an editor: <a href="{url}">'
+                "see it</a>. Withdraw it there to edit the event again, or wait for an "
+                "editor to decide on it."
+            ),
+            url=url,
+        )
     return format_html(
         gettext(
             "An edit of this event by {author} already waits for an editor: "
@@ -126,7 +136,7 @@ def revision_propose(*, event, user, proposal: Proposal, base_version: int) -> E
     Event.objects.select_for_update().filter(pk=event.pk).first()  # one proposer at a time
     pending = revision_pending(event=event)
     if pending is not None:
-        raise ValidationError(revision_pending_message(pending))
+        raise ValidationError(revision_pending_message(pending, user))
     revision = EventRevision(event=event, author=user, base_version=base_version, proposal=proposal)
     revision._history_user = user
     revision.save()
@@ -235,6 +245,19 @@ def revision_reject(*, revision, user, comment) -> EventRevision:
         raise ValidationError(gettext("Say why the edit is rejected: its author will read it."))
     revision = _locked_pending(revision)
     return _decide(revision, user, EventRevision.Status.REJECTED, comment)
+
+
+@transaction.atomic
+def revision_withdraw(*, revision, user) -> EventRevision:
+    """Take back one's own pending edit, to edit the event again; it stays on record."""
+    if user is None or revision.author_id != user.pk:
+        raise PermissionDenied(gettext("Only its author may withdraw an edit."))
+    revision = _locked_pending(revision)
+    revision.status = EventRevision.Status.WITHDRAWN
+    revision.reviewed_at = timezone.now()
+    revision._history_user = user
+    revision.save()
+    return revision
 
 
 def _decide(revision, user, status, comment):

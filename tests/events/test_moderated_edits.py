@@ -21,7 +21,7 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PENDING, APPROVED, REJECTED = EventRevision.Status
+PENDING, APPROVED, REJECTED, WITHDRAWN = EventRevision.Status
 
 
 def signed_in(user):
@@ -275,3 +275,57 @@ def test_a_curator_restoring_an_old_version_of_a_published_event_proposes_it(
     revision = EventRevision.objects.get()
     assert revision.proposal["fields"]["title"] == "Accounts removed"
     assert revision.proposal["rows"]["citations"]  # the rows it has, kept in the proposal
+
+
+def test_a_curator_withdraws_their_waiting_edit_and_edits_again(curator_at, event):
+    edit(curator_at, event, title="First try")
+    first = EventRevision.objects.get()
+
+    refused = edit(curator_at, event, title="Second try")
+    errors = " ".join(refused.context["adminform"].form.non_field_errors())
+    assert "Your earlier edit of this event still waits" in errors
+    assert revision_url(first) in errors
+    review = curator_at.get(revision_url(first)).content.decode()
+    assert 'name="withdraw"' in review
+    assert 'name="approve"' not in review
+
+    response = curator_at.post(revision_url(first), {"withdraw": "Withdraw my edit"})
+
+    assert response.status_code == 302
+    assert response.url == change_url(event)
+    first.refresh_from_db()
+    assert first.status == WITHDRAWN
+    assert first.history.latest().history_user.username == "curator"
+    assert public_title(event) == "Accounts removed"
+    assert edit(curator_at, event, title="Second try").status_code == 302
+    second = EventRevision.objects.get(status=PENDING)
+    assert second.proposal["fields"]["title"] == "Second try"
+    assert public_title(event) == "Accounts removed"
+
+
+def test_only_its_author_may_withdraw_an_edit(curator, editor_at, event):
+    revision = revision_propose(
+        event=event, user=curator, proposal=revision_proposal_of(event), base_version=event.version
+    )
+    other = signed_in(member_of(CURATOR_GROUP, "other"))
+
+    assert other.post(revision_url(revision), {"withdraw": "Withdraw"}).status_code == 404
+    assert 'name="withdraw"' not in editor_at.get(revision_url(revision)).content.decode()
+    assert editor_at.post(revision_url(revision), {"withdraw": "Withdraw"}).status_code == 403
+    revision.refresh_from_db()
+    assert revision.status == PENDING
+
+
+def test_a_withdrawn_edit_cannot_be_approved(curator_at, editor_at, event):
+    edit(curator_at, event, title="Taken back")
+    revision = EventRevision.objects.get()
+    curator_at.post(revision_url(revision), {"withdraw": "Withdraw my edit"})
+
+    response = editor_at.post(revision_url(revision), {"approve": "Approve"})
+
+    assert response.status_code == 200
+    assert any("already withdrawn by its author" in text for text in messages_of(response))
+    assert public_title(event) == "Accounts removed"
+    assert "already" in " ".join(
+        messages_of(curator_at.post(revision_url(revision), {"withdraw": "x"}))
+    )
