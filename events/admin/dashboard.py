@@ -15,9 +15,9 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import EventStatus
-from ..models import Event, EventTransition, Source
+from ..models import Event, EventRevision, EventTransition, Source
 from ..services import event_publication_problems
-from ..services.events import join_problems
+from ..services.events import PUBLISH_PERMISSION, join_problems
 
 SHOWN = 8  # rows per panel; the count and its link give the rest
 
@@ -42,6 +42,8 @@ def panels(request):
             _in_review(),
             _recently_published(),
         ]
+    if user.has_perm("events.view_eventrevision"):
+        shown.append(_pending_edits(user))
     if user.has_perm("events.view_source"):
         shown += [_dead_links(), _not_archived()]
     return shown
@@ -115,6 +117,35 @@ def _in_review():
         url=reverse("admin:events_eventinreview_changelist"),
         rows=rows,
         empty=_("Nothing waits for review."),
+    )
+
+
+def _pending_edits(user):
+    """Edits of published events waiting for an editor: every one for an editor, oldest
+    first; a curator's own for a curator (as the list of edits shows them)."""
+    pending = EventRevision.objects.filter(status=EventRevision.Status.PENDING)
+    if not user.has_perm(PUBLISH_PERMISSION):
+        pending = pending.filter(author=user)
+    rows = [
+        {
+            "url": reverse("admin:events_eventrevision_change", args=[revision.pk]),
+            "label": f"{revision.event.public_id} · {revision.event.title}",
+            "detail": _("by %(author)s, %(when)s")
+            % {
+                "author": revision.author.get_username() if revision.author else "-",
+                "when": date_format(localtime(revision.created_at), "SHORT_DATETIME_FORMAT"),
+            },
+        }
+        for revision in pending.select_related("event", "author").order_by("created_at", "id")[
+            :SHOWN
+        ]
+    ]
+    return Panel(
+        title=_("Edits of published events waiting for an editor"),
+        count=pending.count(),
+        url=reverse("admin:events_eventrevision_changelist"),
+        rows=rows,
+        empty=_("No edit waits."),
     )
 
 

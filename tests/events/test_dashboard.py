@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from events.models import Event, Source
+from events.models import Event, EventRevision, Source
 from events.services import (
     CURATOR_GROUP,
     EDITOR_GROUP,
@@ -17,6 +17,8 @@ from events.services import (
     event_return_to_draft,
     event_save,
     event_submit,
+    revision_proposal_of,
+    revision_propose,
 )
 from tests.factories import CitationFactory, EventTypeFactory, SourceFactory, member_of
 
@@ -189,3 +191,35 @@ def test_the_events_list_says_each_date_as_a_reader_would_beside_its_edtf(cora, 
     page = signed_in(cora).get("/admin/events/event/").content.decode()
 
     assert 'March 2014<br><code class="edtf">2014-03</code>' in page
+
+
+def test_edits_waiting_for_an_editor_each_see_theirs(cora, eda, work):
+    other = member_of(CURATOR_GROUP, "otto")
+    published = work["published"]
+    revision_propose(
+        event=published,
+        user=other,
+        proposal=revision_proposal_of(published),
+        base_version=published.version,
+    )
+    second = draft(cora, "Also out")
+    event_submit(event=second, user=cora)
+    event_publish(event=second, user=eda)
+    mine = revision_propose(
+        event=second, user=cora, proposal=revision_proposal_of(second), base_version=second.version
+    )
+    title = "Edits of published events waiting for an editor"
+
+    editor = signed_in(eda)
+    count, link, text = panel(editor.get(INDEX).content.decode(), title)
+    assert count == 2
+    assert text.index("otto") < text.index("cora")  # oldest first
+    assert listed(editor, link) == {published.public_id, second.public_id}
+
+    curator = signed_in(cora)
+    count, link, text = panel(curator.get(INDEX).content.decode(), title)
+    assert count == 1 and "Also out" in text and "otto" not in text
+    assert listed(curator, link) == {second.public_id}
+    mine.status = EventRevision.Status.APPROVED
+    mine.save()
+    assert panel(curator.get(INDEX).content.decode(), title)[0] == 0
