@@ -526,8 +526,11 @@ class EventAdmin(KeysOnlyAdmin, EventListAdmin, ImportingAdmin, SimpleHistoryAdm
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
-        if formset.model is EventRelation and form.instance.status == EventStatus.PUBLISHED:
-            services.events_linked_changed(event_ids=_other_ends(formset))
+        event = form.instance
+        if formset.model is EventRelation and event.status == EventStatus.PUBLISHED:
+            services.events_linked_changed(event_ids=_other_ends(formset, "to_event"))
+        elif formset.model is Citation:  # a published event's new sources are archived
+            services.cited_sources_archive_later(event=event, source_ids=_newly_cited(formset))
 
     def construct_change_message(self, request, form, formsets, add=False):
         if getattr(request, "held_edit", None) is not None:
@@ -811,14 +814,21 @@ def _moderated(request, event):
     return current is not None and services.event_is_moderated(event=current, user=request.user)
 
 
-def _other_ends(formset):
-    """Return the events at the other end of the relations a saved formset added, changed
-    (before and after) or deleted."""
-    ends = {row.to_event_id for row in formset.new_objects + formset.deleted_objects}
+def _other_ends(formset, name):
+    """Return what the rows a saved formset added, changed (before and after) or deleted
+    refer to by one foreign key: the events at the other end of relations, say."""
+    attname = formset.model._meta.get_field(name).attname
+    ends = {getattr(row, attname) for row in formset.new_objects + formset.deleted_objects}
     for row, _fields in formset.changed_objects:
         (changed,) = [form for form in formset.forms if form.instance is row]
-        ends |= {row.to_event_id, changed.initial.get("to_event")}
+        ends |= {getattr(row, attname), changed.initial.get(name)}
     return ends - {None}
+
+
+def _newly_cited(formset):
+    """Return the sources a saved citations formset added, or put in place of another."""
+    new = {row.source_id for row in formset.new_objects}
+    return new | {row.source_id for row, fields in formset.changed_objects if "source" in fields}
 
 
 def _ids(chosen, otherwise):

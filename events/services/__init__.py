@@ -6,7 +6,7 @@ from .accounts import (
     demo_user_create,
     groups_ensure,
 )
-from .archiving import sources_archive_later
+from .archiving import cited_sources_archive_later, sources_archive_later
 from .events import (
     EditConflict,
     event_allocate_public_id,
@@ -46,6 +46,7 @@ __all__ = [
     "SEED_CHANGE_REASON",
     "EditConflict",
     "actor_merge",
+    "cited_sources_archive_later",
     "demo_user_create",
     "event_allocate_public_id",
     "event_is_moderated",

@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from ..choices import EventStatus
 from ..models import Source
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,15 @@ def event_sources_archive_later(*, event) -> int:
     return sources_archive_later(
         sources=Source.objects.filter(citations__event=event, archive_url="")
     )
+
+
+def cited_sources_archive_later(*, event, source_ids) -> int:
+    """Queue copies of sources newly cited by a published event that have none yet: its
+    sources were archived when it was published, and these joined it since."""
+    if not archiving_enabled() or event.status != EventStatus.PUBLISHED:
+        return 0
+    cited = Source.objects.filter(pk__in=source_ids, citations__event=event, archive_url="")
+    return sources_archive_later(sources=cited)
 
 
 def _queue(source_ids):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from ..choices import EventStatus
 from ..models import Citation, Event, EventActor, EventCount, EventRelation, EventRevision
+from .archiving import cited_sources_archive_later
 from .events import (
     PUBLISH_PERMISSION,
     EditConflict,
@@ -180,12 +181,13 @@ def revision_approve(*, revision, user, comment="") -> EventRevision:
     event_save(event=event, user=user)
     event.platforms.set(proposal["platforms"])
     event.tags.set(proposal["tags"])
-    linked = set()
-    for inline, rows in proposal["rows"].items():
-        linked |= _replace_rows(event, inline, rows)
+    referenced = {
+        inline: _replace_rows(event, inline, rows) for inline, rows in proposal["rows"].items()
+    }
     # Names, aliases and quotes arrive with the rows: index them once all are saved.
     event_search_refresh(event_ids=[event.pk])
-    events_linked_changed(event_ids=linked)
+    events_linked_changed(event_ids=referenced["relations_out"])
+    cited_sources_archive_later(event=event, source_ids=referenced["citations"])
     return _decide(revision, user, EventRevision.Status.APPROVED, comment)
 
 
@@ -205,8 +207,9 @@ def _check_still_publishable(event, citation_count):
 
 def _replace_rows(event, inline, rows):
     """Make the event's rows of one inline the proposed ones: kept rows are updated in place
-    (their history goes on), the rest deleted, new ones created. Return the ids of the events
-    at the other end of the relations this added, changed or removed."""
+    (their history goes on), the rest deleted, new ones created. Return what the rows this
+    added, changed or removed refer to: the events at the other end of relations, the
+    sources of citations."""
     model, link, names = INLINES[inline]
     existing = {row.pk: row for row in model.objects.filter(**{link: event})}
     kept = {row["id"] for row in rows if row.get("id") in existing}
@@ -233,7 +236,11 @@ def _values(row, names):
 
 
 def _other_end(row):
-    return {row.to_event_id} if isinstance(row, EventRelation) else set()
+    if isinstance(row, EventRelation):
+        return {row.to_event_id}
+    if isinstance(row, Citation):
+        return {row.source_id}
+    return set()
 
 
 @transaction.atomic

@@ -15,8 +15,15 @@ from rq.registry import ScheduledJobRegistry
 from events import tasks
 from events.choices import EventStatus
 from events.models import Event, Source
-from events.services import CURATOR_GROUP, EDITOR_GROUP, event_publish, event_submit
-from tests.admin_forms import form_data
+from events.services import (
+    CURATOR_GROUP,
+    EDITOR_GROUP,
+    event_publish,
+    event_submit,
+    revision_proposal_of,
+    revision_propose,
+)
+from tests.admin_forms import add_inline_rows, form_data
 from tests.events import local_servers
 from tests.factories import CitationFactory, EventFactory, SourceFactory, member_of
 
@@ -319,3 +326,58 @@ def test_check_links_command_names_what_it_found(db, capsys):
     SourceFactory(url="ftp://example.org/a")
     call_command("check_links")
     assert "Checked 1 links: 0 alive, 1 dead." in capsys.readouterr().out
+
+
+@in_process
+def test_a_source_newly_cited_by_a_published_event_is_archived(fake_archive, people):
+    _curator, editor = people
+    event, _first = ready_draft()
+    publish_in_admin(editor, event)
+    tasks.wait_for_threads()
+    fake_archive.requests.clear()
+    added = SourceFactory(title="A later report", url="https://news.example.org/later")
+    change = reverse("admin:events_event_change", args=[event.pk])
+    client = client_for(editor)
+    page = client.get(change)
+    data = form_data(page)
+    (citations,) = [
+        inline.formset
+        for inline in page.context["inline_admin_formsets"]
+        if inline.formset.prefix == "citations"
+    ]
+    add_inline_rows(data, citations.prefix, {"source": str(added.pk), "quote": "more removed"})
+
+    assert client.post(change, data).status_code == 302
+    tasks.wait_for_threads()
+
+    assert fake_archive.requests == [saved(added.url)]
+    added.refresh_from_db()
+    assert added.archive_url == copy_of(added.url, fake_archive.base)
+
+
+@in_process
+def test_a_source_cited_by_an_approved_edit_is_archived_and_a_pending_one_is_not(
+    fake_archive, people
+):
+    curator, editor = people
+    event, _first = ready_draft()
+    publish_in_admin(editor, event)
+    tasks.wait_for_threads()
+    fake_archive.requests.clear()
+    added = SourceFactory(title="Proposed report", url="https://news.example.org/proposed")
+    event = Event.objects.get(pk=event.pk)
+    proposal = revision_proposal_of(event)
+    proposal["rows"]["citations"].append(
+        {"id": None, "source": added.pk, "quote": "accounts", "locator": "", "note": ""}
+    )
+    revision = revision_propose(
+        event=event, user=curator, proposal=proposal, base_version=event.version
+    )
+    tasks.wait_for_threads()
+    assert fake_archive.requests == []  # waiting for an editor: nothing asked yet
+
+    url = reverse("admin:events_eventrevision_change", args=[revision.pk])
+    assert client_for(editor).post(url, {"approve": "Approve"}).status_code == 302
+    tasks.wait_for_threads()
+
+    assert fake_archive.requests == [saved(added.url)]
