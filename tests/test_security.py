@@ -19,8 +19,9 @@ from rest_framework.throttling import AnonRateThrottle
 
 import config.urls
 from events.choices import EventStatus
+from events.services import CURATOR_GROUP, EDITOR_GROUP
 from tests.admin_forms import sign_in
-from tests.factories import EventFactory, UserFactory
+from tests.factories import EventFactory, member_of
 from tests.test_deployment import production, settings_under
 from timeline import views
 
@@ -59,7 +60,10 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def curator_account(db):
-    return UserFactory(username="ada", password=PASSWORD, is_staff=True, is_superuser=True)
+    user = member_of(CURATOR_GROUP, "ada")
+    user.set_password(PASSWORD)
+    user.save()
+    return user
 
 
 # Headers and cookies -----------------------------------------------------------------------
@@ -150,7 +154,9 @@ def test_five_failed_sign_ins_pause_that_account_from_that_address(client, curat
 
 
 def test_a_paused_sign_in_leaves_other_accounts_and_addresses_alone(client, curator_account):
-    UserFactory(username="grace", password=PASSWORD, is_staff=True, is_superuser=True)
+    grace = member_of(EDITOR_GROUP, "grace")
+    grace.set_password(PASSWORD)
+    grace.save()
     for _ in range(5):
         failed_sign_in(client)
 
