@@ -23,7 +23,7 @@ from contextlib import closing
 
 import psycopg2
 
-from bench.databases import PG_SERVER, Database, ensure_pg_database
+from bench.databases import PG_SERVER, Database, ensure_pg_database, manage
 from bench.server import ROOT, production_env
 
 DATA = ROOT / "bench" / "data"
@@ -47,6 +47,8 @@ def main():
 
         measure(options.rows)
         return
+    # The production settings serve hashed static files: the pages need their manifest.
+    manage("sqlite://:memory:", "collectstatic", "--no-input", "--verbosity", "0")
     for target in options.only.split(","):
         vendor, name, events = TARGETS[target]
         print(f"{target}: {events:,} generated events on top of the seed")
@@ -64,6 +66,7 @@ def main():
 def working_copy(vendor, name, events):
     """Return the URL of a fresh copy of the target's pristine template, making it if need be."""
     if vendor == "sqlite":
+        DATA.mkdir(exist_ok=True)  # a fresh checkout has none
         template = DATA / f"{name}_template.sqlite3"
         if not template.exists() and events == GENERATED and (DATA / "bench.sqlite3").exists():
             shutil.copy(DATA / "bench.sqlite3", template)  # bin/bench's 100k; prepare reuses it
