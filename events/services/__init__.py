@@ -20,11 +20,13 @@ from .events import (
     event_save,
     event_search_refresh,
     event_submit,
+    events_allocate_public_ids,
     events_linked_changed,
     events_referencing_changed,
     events_search_rebuild,
     references_delete,
 )
+from .imports import NewEvent, events_create
 from .link_checks import sources_check_links, sources_dead_or_unarchived
 from .merges import actor_merge, platform_merge
 from .releases import release_load, release_make, release_path_reader, release_tables
@@ -45,6 +47,7 @@ __all__ = [
     "EDITOR_GROUP",
     "SEED_CHANGE_REASON",
     "EditConflict",
+    "NewEvent",
     "actor_merge",
     "cited_sources_archive_later",
     "demo_user_create",
@@ -60,6 +63,8 @@ __all__ = [
     "event_save",
     "event_search_refresh",
     "event_submit",
+    "events_allocate_public_ids",
+    "events_create",
     "events_linked_changed",
     "events_referencing_changed",
     "events_search_rebuild",

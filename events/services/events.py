@@ -1,17 +1,21 @@
 """Writes to events: ids, saves that refuse stale edits, search text, the publication workflow."""
 
 import difflib
+import functools
+import operator
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
-from django.db.models.functions import Length
+from django.db.models import F, Max, Q, QuerySet
+from django.db.models.functions import Left, Length
 from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext
 
 from .. import search
 from ..choices import EventStatus
+from ..dates import parse_date
 from ..models import Event, EventRelation, EventTransition, PublicIdSequence
 from ..public.fields import SEARCHABLE_FIELDS
 from .archiving import event_sources_archive_later
@@ -43,6 +47,84 @@ def event_allocate_public_id(*, prefix):
     sequence.last_number = max(sequence.last_number, highest_number) + 1
     sequence.save(update_fields=["last_number"])
     return f"{prefix}-{sequence.last_number:04d}"
+
+
+@transaction.atomic
+def events_allocate_public_ids(*, events: list[Event]) -> None:
+    """Give each event without a public id the next unused one of its prefix, in list order.
+
+    A batch's ids in five queries, where event_allocate_public_id takes four an event: the
+    prefixes' sequence rows are made if need be, locked and moved on once, and the highest
+    ids in use are read once from the events and once from their history. Ids the list
+    brings (an import's own) are in use too, so no event of the list is given one of them.
+    """
+    wanting = [
+        (event, event_public_id_prefix(event=event, bounds=parse_date(event.date_text)))
+        for event in events
+        if not event.public_id
+    ]
+    if not wanting:
+        return
+    prefixes = sorted({prefix for _event, prefix in wanting})
+    PublicIdSequence.objects.bulk_create(
+        [PublicIdSequence(prefix=prefix) for prefix in prefixes], ignore_conflicts=True
+    )
+    # Locked in the order of their prefixes, so two imports wait for each other, never deadlock.
+    locked = PublicIdSequence.objects.select_for_update().filter(prefix__in=prefixes)
+    sequences = {sequence.prefix: sequence for sequence in locked.order_by("prefix")}
+    brought = [event.public_id for event in events if event.public_id]
+    highest = defaultdict(int)
+    for numbers in (
+        _highest_public_numbers(Event.objects, prefixes),
+        _highest_public_numbers(Event.history, prefixes),
+        _highest_brought_numbers(brought, prefixes),
+    ):
+        for prefix, number in numbers.items():
+            highest[prefix] = max(highest[prefix], number)
+    for sequence in sequences.values():
+        sequence.last_number = max(sequence.last_number, highest[sequence.prefix])
+    for event, prefix in wanting:
+        sequence = sequences[prefix]
+        sequence.last_number += 1
+        event.public_id = f"{prefix}-{sequence.last_number:04d}"
+    PublicIdSequence.objects.bulk_update(sequences.values(), ["last_number"])
+
+
+def _highest_public_numbers(manager, prefixes):
+    """Return {prefix: the highest number of its ids in use}, in one query a prefix length.
+
+    The highest id is the longest, then the last in order (CN-2014-10000 after CN-2014-9999),
+    as _highest_public_number reads it for one prefix.
+    """
+    highest = {}
+    by_length = defaultdict(list)
+    for prefix in prefixes:
+        by_length[len(prefix)].append(prefix)
+    for length, group in by_length.items():
+        rows = (
+            manager.filter(functools.reduce(operator.or_, _id_starts(group)))
+            .annotate(prefix=Left("public_id", length), length=Length("public_id"))
+            .order_by()
+            .values_list("prefix", "length")
+            .annotate(highest=Max("public_id"))
+        )
+        for prefix, _length, public_id in sorted(rows, key=operator.itemgetter(1)):
+            highest[prefix] = public_id  # the longest ids come last
+    return {prefix: int(public_id.rsplit("-", 1)[1]) for prefix, public_id in highest.items()}
+
+
+def _id_starts(prefixes):
+    return [Q(public_id__startswith=f"{prefix}-") for prefix in prefixes]
+
+
+def _highest_brought_numbers(public_ids, prefixes):
+    highest = defaultdict(int)
+    wanted = set(prefixes)
+    for public_id in public_ids:
+        prefix, _dash, number = public_id.rpartition("-")
+        if prefix in wanted and number.isdigit():
+            highest[prefix] = max(highest[prefix], int(number))
+    return highest
 
 
 def _highest_public_number(manager, prefix):
