@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import tablib
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.utils.text import Truncator, slugify
 from django.utils.translation import gettext
@@ -124,6 +125,7 @@ CLOSEST_CUTOFF = 0.75  # difflib ratio for "closest existing" (Gooogle → Googl
 TITLE_SIMILARITY = 0.9  # difflib ratio for a "very similar title"
 LISTED_DUPLICATES = 3
 LOOKUP_BATCH = 500
+IMPORT_BATCH = 1000  # new events written together (one file of a thousand: one batch)
 
 
 class NameIndex:
@@ -331,6 +333,10 @@ class EventResource(resources.ModelResource):
     comes from the file and from what the database already holds, looked up once per file.
     Names of actors and platforms the database does not know are listed for the editor to
     tick; a row naming one the editor did not tick is refused on confirm.
+
+    Confirming checks every row as the preview does, then writes new events a batch at a
+    time (django-import-export's use_bulk: bulk_create below, through events_create), with
+    their links and history; a row that changes a stored event is written when it is read.
     """
 
     id = fields.Field(attribute="public_id", column_name="id")
@@ -342,6 +348,8 @@ class EventResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = False  # Event.clean runs in import_instance, with our messages
+        use_bulk = True
+        batch_size = IMPORT_BATCH
 
     def __init__(self, status_after_import=EventStatus.DRAFT, user=None, new_names=(), **kwargs):
         super().__init__(**kwargs)
@@ -353,6 +361,7 @@ class EventResource(resources.ModelResource):
         self.notes = defaultdict(list)  # row number -> warnings
         self.row_ids = {}  # public id -> the first row number bringing it
         self.saved = []  # pks of the events written, their search text refreshed at the end
+        self.batch_rows = []  # the row numbers of self.create_instances, the batch to write
 
     @classmethod
     def import_columns(cls):
@@ -479,17 +488,46 @@ class EventResource(resources.ModelResource):
         # The record of publication is in parsed only for an event created as published
         # (read_event_row): a copy of another database keeps its rows' history of change.
         parsed = instance._import
-        if parsed.value("first_published_at") is not None:
-            instance.first_published_at = parsed.value("first_published_at")
-        services.event_save(event=instance, user=self.user)
-        _replace_relations(instance, parsed, self.lookups, creating=is_create)
-        self.saved.append(instance.pk)
         if is_create:
-            self._apply_status(instance)
-            if parsed.value("updated_at") is not None:
-                Event.objects.filter(pk=instance.pk).update(updated_at=parsed.value("updated_at"))
-        elif instance.status == EventStatus.PUBLISHED:
+            # Refused here, with its row, what publishing the batch would refuse.
             self._check_publication(instance, is_create)
+            if parsed.value("first_published_at") is not None:
+                instance.first_published_at = parsed.value("first_published_at")
+            self.create_instances.append(instance)  # written by bulk_create, with its batch
+            self.batch_rows.append(kwargs.get("row_number"))
+            return
+        # Undone alone if it fails, as each row's savepoint did before use_bulk.
+        with transaction.atomic():
+            services.event_save(event=instance, user=self.user)
+            _replace_relations(instance, parsed, self.lookups)
+            if instance.status == EventStatus.PUBLISHED:
+                self._check_publication(instance, is_create)
+        self.saved.append(instance.pk)
+
+    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        """Write the batch of new events with their links and history (use_bulk calls it)."""
+        instances, rows = list(self.create_instances), list(self.batch_rows)
+        self.create_instances.clear()
+        self.batch_rows.clear()
+        if not instances or dry_run:
+            return
+        try:
+            with transaction.atomic():
+                self._create(instances)
+        except Exception as error:  # a row's errors were found when it was read: not one row's
+            message = gettext("rows %(first)s to %(last)s could not be written: %(error)s")
+            failed = BatchError(message % {"first": rows[0], "last": rows[-1], "error": error})
+            self.handle_import_error(result, failed, raise_errors)
+
+    def _create(self, instances):
+        new_events = [_new_event(instance, self.lookups) for instance in instances]
+        services.events_create(new_events=new_events, user=self.user)
+        for instance in instances:
+            self.saved.append(instance.pk)
+            self._apply_status(instance)
+            updated_at = instance._import.value("updated_at")
+            if updated_at is not None:
+                Event.objects.filter(pk=instance.pk).update(updated_at=updated_at)
 
     def _check_publication(self, instance, is_create):
         """Refuse a row whose event would be published without what publication needs."""
@@ -537,6 +575,10 @@ class EventResource(resources.ModelResource):
         if not self._is_dry_run(kwargs) and self.saved:
             # Once for the file, not once a row: the words of a thousand events in a few queries.
             services.event_search_refresh(event_ids=self.saved)
+
+
+class BatchError(Exception):
+    """A batch of new events the database refused, with the rows it held."""
 
 
 def _candidate(row, number, lookups):
@@ -699,6 +741,11 @@ def _event_type(parsed, lookups):
     if event_type is not None:
         return event_type
     category_slug = parsed.value("category_slug")
+    with transaction.atomic():  # a refused slug is this row's error; the next rows go on
+        return _new_type(parsed, lookups, cell, category_slug)
+
+
+def _new_type(parsed, lookups, cell, category_slug):
     category, _created = EventCategory.objects.get_or_create(
         slug=category_slug,
         defaults={"name": parsed.value("category_name") or category_slug},
@@ -710,53 +757,79 @@ def _event_type(parsed, lookups):
     return event_type
 
 
-def _replace_relations(event, parsed, lookups, creating=False):
-    """Rebuild what the row lists of the event's related rows; columns it lacks are kept.
-
-    A new event has no related rows yet: nothing to delete first.
-    """
+def _replace_relations(event, parsed, lookups):
+    """Rebuild what the row lists of a stored event's related rows; columns it lacks are kept."""
     values = parsed.values
     if "actors" in values:
-        if not creating:
-            event.actor_roles.all().delete()
-        roles = dict.fromkeys(
-            (_named(lookups.actors, name), role) for name, role in values["actors"]
-        )
-        for actor_id, role in roles:
+        event.actor_roles.all().delete()
+        for actor_id, role in _actor_roles(values, lookups):
             EventActor.objects.create(event=event, actor_id=actor_id, role=role)
-    # One add() each: every add() writes the event's history again (m2m_fields). Their
-    # order is their ids' (the export's), whatever the cell's.
+    # One add() each: every add() writes the event's history again (m2m_fields).
     if "platforms" in values:
-        if not creating:
-            event.platforms.clear()
-        event.platforms.add(*[_named(lookups.platforms, name) for name in values["platforms"]])
+        event.platforms.clear()
+        event.platforms.add(*_platform_ids(values, lookups))
     if "tags" in values:
-        if not creating:
-            event.tags.clear()
-        event.tags.add(*[_tag(lookups, name) for name in values["tags"]])
+        event.tags.clear()
+        event.tags.add(*_tag_ids(values, lookups))
     if "counts" in values:
-        if not creating:
-            event.counts.all().delete()
-        for qualifier, quantity, unit, note in values["counts"]:
-            EventCount.objects.create(
-                event=event, qualifier=qualifier, quantity=quantity, unit=unit, note=note
-            )
+        event.counts.all().delete()
+        for count in _counts(values):
+            count.event = event
+            count.save()
     if "sources" in values or "quotes" in values:
-        _replace_citations(event, parsed, lookups, creating)
+        stored = read_event_from_database(event.pk).values
+        event.citations.all().delete()
+        for citation in _citations(parsed, lookups, stored):
+            citation.event = event
+            citation.save()
 
 
-def _replace_citations(event, parsed, lookups, creating):
-    stored = read_event_from_database(event.pk).values if not creating else {}
+def _new_event(instance, lookups):
+    """Return a new event and the links its row lists, for events_create to write."""
+    parsed = instance._import
+    values = parsed.values
+    # In the order rows were written one by one: new actors, platforms, tags, then sources.
+    return services.NewEvent(
+        event=instance,
+        actor_roles=_actor_roles(values, lookups),
+        platform_ids=_platform_ids(values, lookups),
+        tag_ids=_tag_ids(values, lookups),
+        counts=_counts(values),
+        citations=_citations(parsed, lookups, stored={}),
+    )
+
+
+def _actor_roles(values, lookups):
+    names = values.get("actors", ())
+    return list(dict.fromkeys((_named(lookups.actors, name), role) for name, role in names))
+
+
+# Their order is their ids' (the export's), whatever the cell's; a name twice is one link.
+def _platform_ids(values, lookups):
+    names = values.get("platforms", ())
+    return list(dict.fromkeys(_named(lookups.platforms, name) for name in names))
+
+
+def _tag_ids(values, lookups):
+    return list(dict.fromkeys(_tag(lookups, name) for name in values.get("tags", ())))
+
+
+def _counts(values):
+    return [
+        EventCount(qualifier=qualifier, quantity=quantity, unit=unit, note=note)
+        for qualifier, quantity, unit, note in values.get("counts", ())
+    ]
+
+
+def _citations(parsed, lookups, stored):
+    """Return the event's unsaved citations: the row's sources and quotes, or those stored."""
     sources = parsed.value("sources", stored.get("sources", []))
     quotes = parsed.value("quotes", stored.get("quotes", []))
-    if not creating:
-        event.citations.all().delete()
     sources = [_source(lookups, *source) for source in sources]
     # The CSV does not say which source each quote came from: quotes go to the first source.
-    for quote in quotes if sources else ():
-        Citation.objects.create(event=event, source=sources[0], quote=quote)
-    for source in sources[1:] if quotes else sources:
-        Citation.objects.create(event=event, source=source)
+    citations = [Citation(source=sources[0], quote=quote) for quote in quotes if sources]
+    citations += [Citation(source=source) for source in (sources[1:] if quotes else sources)]
+    return citations
 
 
 def _named(index, name):

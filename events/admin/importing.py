@@ -81,7 +81,9 @@ class ImportingAdmin(ImportMixin):
     def process_result(self, result, request):
         if not (result.has_errors() or result.has_validation_errors()):
             return super().process_result(result, request)
-        problems = [
+        # Errors of no one row: a batch of new events the database refused when written.
+        problems = [str(error.error) for error in result.base_errors]
+        problems += [
             _row_problem(error.number, error.error)
             for _rows, errors in result.row_errors()
             for error in errors
