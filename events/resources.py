@@ -357,6 +357,7 @@ class EventResource(resources.ModelResource):
         self.user = user
         self.ticked_names = set(new_names or ())
         self.lookups = self.duplicates = None
+        self.previewing = False
         self.new_names = {}  # key -> (description, [row numbers]), for the preview
         self.notes = defaultdict(list)  # row number -> warnings
         self.row_ids = {}  # public id -> the first row number bringing it
@@ -379,10 +380,15 @@ class EventResource(resources.ModelResource):
         # What the import page lists as the columns it reads: every importable column.
         return [fields.Field(attribute=name, column_name=name) for name in EVENT_COLUMNS]
 
+    def import_data(self, dataset, dry_run=False, **kwargs):
+        self.previewing = dry_run  # before_import is not told
+        return super().import_data(dataset, dry_run=dry_run, **kwargs)
+
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         self.lookups = ImportLookups(dataset)
-        self.duplicates = DuplicateFinder(self._file_candidates(dataset))
+        if self.previewing:  # likely duplicates are warnings on the preview; confirm shows none
+            self.duplicates = DuplicateFinder(self._file_candidates(dataset))
 
     def _file_candidates(self, dataset):
         self.candidates = {}
@@ -467,7 +473,7 @@ class EventResource(resources.ModelResource):
         return known
 
     def _note_duplicates(self, number, instance):
-        me = self.candidates.get(number)
+        me = self.candidates.get(number) if self.duplicates is not None else None
         if me is None:
             return
         if instance.pk is not None and me.pk != instance.pk:
