@@ -26,7 +26,7 @@ from .events import (
     events_search_rebuild,
     references_delete,
 )
-from .imports import NewEvent, events_create
+from .imports import NewEvent, events_create, sources_create
 from .link_checks import sources_check_links, sources_dead_or_unarchived
 from .merges import actor_merge, platform_merge
 from .releases import release_load, release_make, release_path_reader, release_tables
@@ -86,5 +86,6 @@ __all__ = [
     "source_seed",
     "sources_archive_later",
     "sources_check_links",
+    "sources_create",
     "sources_dead_or_unarchived",
 ]

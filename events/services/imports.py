@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
 from ..choices import EventStatus
-from ..models import Citation, Event, EventActor, EventCount
+from ..models import Citation, Event, EventActor, EventCount, Source
 from .events import events_allocate_public_ids
 
 M2M_FIELDS = ("platforms", "tags")
@@ -66,6 +66,12 @@ def events_create(*, new_events: list[NewEvent], user=None) -> list[Event]:
         rows = [_of(row, new.event) for new in new_events for row in getattr(new, name)]
         _with_history(model, rows, user)
     return events
+
+
+def sources_create(*, sources: list[Source], user=None) -> list[Source]:
+    """Create sources in one query, each with the "+" history record its save would write."""
+    _with_history(Source, sources, user)
+    return sources
 
 
 def _with_history(model, rows, user):

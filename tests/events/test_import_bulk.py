@@ -34,6 +34,7 @@ from tests.factories import (
     EventFactory,
     EventTypeFactory,
     PlatformFactory,
+    SourceFactory,
     TagFactory,
 )
 
@@ -131,6 +132,26 @@ def test_a_row_that_updates_an_event_is_recorded_as_a_change_by_the_importing_us
     assert list(stored.citations.values_list("quote", flat=True)) == ["new"]
     latest = stored.history.order_by("-history_date", "-history_id").first()
     assert (latest.history_type, latest.history_user, latest.title) == ("~", editor, "New title")
+
+
+def test_new_sources_of_a_batch_get_free_keys_as_saving_them_one_by_one_did(editor_client, known):
+    SourceFactory(key="bulletin-2014-01-15", url="https://stored.example/1")
+    rows = [
+        event_row(title=f"Part {n}", sources=f"Bulletin (M, 2014-01-15) <https://x.example/{n}>")
+        for n in (1, 2)
+    ]
+
+    import_file(editor_client, "event", csv_bytes(rows))
+
+    assert list(
+        Source.objects.filter(url__startswith="https://x.example/")
+        .order_by("url")
+        .values_list("url", "key")
+    ) == [
+        ("https://x.example/1", "bulletin-2014-01-15-2"),
+        ("https://x.example/2", "bulletin-2014-01-15-3"),
+    ]
+    assert Source.history.filter(history_type="+").count() == 3
 
 
 def test_the_admin_log_names_each_imported_event_by_its_id(editor_client, editor, known):
