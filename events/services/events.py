@@ -69,7 +69,8 @@ def events_allocate_public_ids(*, events: list[Event]) -> None:
     PublicIdSequence.objects.bulk_create(
         [PublicIdSequence(prefix=prefix) for prefix in prefixes], ignore_conflicts=True
     )
-    # Locked in the order of their prefixes, so two imports wait for each other, never deadlock.
+    # Locked in the order of their prefixes: two batches that want the same prefixes queue
+    # for them instead of each holding one the other waits for.
     locked = PublicIdSequence.objects.select_for_update().filter(prefix__in=prefixes)
     sequences = {sequence.prefix: sequence for sequence in locked.order_by("prefix")}
     brought = [event.public_id for event in events if event.public_id]
