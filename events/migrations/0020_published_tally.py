@@ -103,7 +103,8 @@ SQLITE_TRIGGERS = [
     f"""CREATE TRIGGER events_event_tally_update AFTER UPDATE ON events_event
     WHEN (OLD.status = 'published' OR NEW.status = 'published') AND (
         NEW.status IS NOT OLD.status
-        OR date(NEW.date_earliest, 'start of month') IS NOT date(OLD.date_earliest, 'start of month')
+        OR date(NEW.date_earliest, 'start of month')
+            IS NOT date(OLD.date_earliest, 'start of month')
         OR NEW.country IS NOT OLD.country OR NEW.is_global IS NOT OLD.is_global
         OR NEW.verification IS NOT OLD.verification)
     BEGIN {_sqlite_uncounted("OLD")}; {_sqlite_counted("NEW")}; END""",
@@ -128,6 +129,10 @@ def create_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor not in MONTH:
         return
+    if vendor == "postgresql":
+        # No write may fall between the count and the triggers: writers wait for the commit
+        # (readers do not).
+        schema_editor.execute("LOCK TABLE events_event IN SHARE ROW EXCLUSIVE MODE")
     schema_editor.execute(
         f"INSERT INTO events_publishedtally ({KEY}, events) "
         f"SELECT {MONTH[vendor]}, country, is_global, verification, COUNT(*) "
