@@ -50,8 +50,14 @@ INSERT_ROWS = 1000  # rows held and inserted at once while restoring
 # Rebuilt by migrate (content types, permissions), or transient: sessions, django-axes'
 # login attempts and lockouts. Apps not installed here are simply absent.
 EXCLUDED_APPS = {"contenttypes", "sessions", "axes"}
-# The public change log is the database's own (triggers write it as rows are restored).
-EXCLUDED_MODELS = {"auth.permission", "events.publicchange", "events.publicversion"}
+# The public change log and the published events' tally are the database's own (triggers
+# write them as rows are restored).
+EXCLUDED_MODELS = {
+    "auth.permission",
+    "events.publicchange",
+    "events.publicversion",
+    "events.publishedtally",
+}
 
 
 class BackupError(Exception):
