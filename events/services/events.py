@@ -220,9 +220,9 @@ def events_linked_changed(*, event_ids):
     retracting its event, changes what the other end shows. Its updated_at moves on, so the
     change feed lists it and mirrors fetch it again.
     """
-    others = Event.objects.filter(pk__in=event_ids, status=EventStatus.PUBLISHED)
-    if others.exists():
-        events_referencing_changed(events=others)
+    events_referencing_changed(
+        events=Event.objects.filter(pk__in=event_ids, status=EventStatus.PUBLISHED)
+    )
 
 
 def event_linked_ids(*, event):
