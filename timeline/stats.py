@@ -5,7 +5,7 @@ from django.db.models import Count, F, Sum
 from django.utils.translation import gettext
 from django_countries import countries
 
-from events.choices import Role, Verification
+from events.choices import EventStatus, Role, Verification
 from events.models import Actor, EventCategory, EventType, Platform
 
 GROUPS = (
@@ -132,37 +132,62 @@ def per_day_and_country(events):
     one has asked for since the data changed, the counts are most of what the page costs,
     and the second pass was half of them (2010 at a million events: 45 ms, not 88 ms).
     """
-    connection = connections[events.db]
-    if connection.vendor != "postgresql":
+    if connections[events.db].vendor != "postgresql":
         return per_day(events), grouped(events, "country")
-    fields = ("date_earliest", "country", "is_global")
-    matched, params = events.order_by().values(*fields).query.sql_with_params()
-    sql = (
-        "SELECT GROUPING(date_earliest), date_earliest, country, is_global, COUNT(*) "
-        f"FROM ({matched}) AS matched "
-        "GROUP BY GROUPING SETS ((date_earliest), (country, is_global))"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    days = sorted((day, count) for by_place, day, _, _, count in rows if not by_place)
-    places = sorted(
-        (
-            (country, is_global, count)
-            for by_place, _, country, is_global, count in rows
-            if by_place
-        ),
-        key=lambda place: (-place[2], place[0]),
-    )
-    return days, [_country_row(*place) for place in places]
+    return _days_and_places(events, "date_earliest", "COUNT(*)")
 
 
 def tallied(rows):
     """Return what per_day_and_country returns, from rows of the published events' tally
     (models.PublishedTally, narrowed by EventFilterSet.tally): the days are the first of
-    each month, which by_period folds alike. Two sums over a few thousand rows, where
-    counting the events reads every match."""
-    return _tallied_months(rows), _tallied_countries(rows)
+    each month, which by_period folds alike. A sum over a few thousand rows, where counting
+    the events reads every match; in one pass on PostgreSQL, as the events are."""
+    if connections[rows.db].vendor != "postgresql":
+        return _tallied_months(rows), _tallied_countries(rows)
+    return _days_and_places(rows, "month", "SUM(events)")
+
+
+def _days_and_places(rows, day, count):
+    fields = (day, "country", "is_global", *(["events"] if count.startswith("SUM") else []))
+    matched, params = rows.order_by().values(*fields).query.sql_with_params()
+    sql = (
+        f"SELECT GROUPING({day}), {day}, country, is_global, {count} "
+        f"FROM ({matched}) AS matched "
+        f"GROUP BY GROUPING SETS (({day}), (country, is_global)) HAVING {count} > 0"
+    )
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        counted = cursor.fetchall()
+    days = sorted((when, n) for by_place, when, _, _, n in counted if not by_place)
+    places = sorted(
+        ((country, is_global, n) for by_place, _, country, is_global, n in counted if by_place),
+        key=lambda place: (-place[2], place[0]),
+    )
+    return days, [_country_row(*place) for place in places]
+
+
+# The countries of published events, found by skipping along the (status, country) index
+# from one country to the next: 62 probes of the index, 2 ms at a million events, where
+# reading every country (of the events, or of the tally's 79,000 rows) took 20 to 60 ms.
+PUBLISHED_COUNTRIES = """
+WITH RECURSIVE found(country) AS (
+    SELECT MIN(country) FROM events_event WHERE status = %s AND country > ''
+    UNION ALL
+    SELECT (
+        SELECT MIN(later.country) FROM events_event later
+        WHERE later.status = %s AND later.country > found.country
+    )
+    FROM found WHERE found.country IS NOT NULL
+)
+SELECT country FROM found WHERE country IS NOT NULL
+"""
+
+
+def published_countries(using="default"):
+    """Return the codes of the countries published events are in, in code order."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(PUBLISHED_COUNTRIES, [EventStatus.PUBLISHED] * 2)
+        return [country for (country,) in cursor.fetchall()]
 
 
 def _tallied_months(rows):
