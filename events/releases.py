@@ -132,9 +132,22 @@ def published_events():
     return Event.objects.published()
 
 
-def position(event_field="event"):
-    """The row's place among its event's rows, 1, 2, ..., in the API's order."""
-    return Window(RowNumber(), partition_by=[F(event_field)], order_by=[F("id").asc()])
+def position(event_field="event", order="id"):
+    """The row's place among its event's rows, 1, 2, ..., in the API's order.
+
+    The API lists an event's roles, citations, counts and links in the order they were
+    added (their ids), its platforms and tags in the order those were created.
+    """
+    return Window(RowNumber(), partition_by=[F(event_field)], order_by=[F(order).asc()])
+
+
+def _position(things, lookup="position"):
+    return column(
+        lookup,
+        "integer",
+        f"Its place among {things}, 1, 2, ...: sort by it to list them as the API does.",
+        required=True,
+    )
 
 
 # The events table: its columns are the registry's event columns --------------------------------
@@ -258,12 +271,15 @@ TABLES = (
         "Who did what in each event: ordered, enforced, was targeted, operated the platform.",
         (
             _event_key(),
+            _position("the event's actor roles"),
             column("actor", "string", "The actor's slug.", "actor__slug", required=True),
             choice("role", "Their role in the event.", choices.Role, required=True),
             column("note", "string", "Optional detail, such as 'heads the group'."),
         ),
-        lambda: EventActor.objects.filter(event__in=published_events().values("pk")).order_by(
-            "event__public_id", "actor__slug", "role"
+        lambda: (
+            EventActor.objects.filter(event__in=published_events().values("pk"))
+            .annotate(position=position())
+            .order_by("event__public_id", "position")
         ),
         ("event", "actor", "role"),
         (*EVENT_KEY, (("actor",), "actors", ("slug",))),
@@ -308,11 +324,14 @@ TABLES = (
         "The platforms each event hit.",
         (
             _event_key(),
+            _position("the event's platforms"),
             column("platform", "string", "The platform's slug.", "platform__slug", required=True),
         ),
-        lambda: Event.platforms.through.objects.filter(
-            event__in=published_events().values("pk")
-        ).order_by("event__public_id", "platform__slug"),
+        lambda: (
+            Event.platforms.through.objects.filter(event__in=published_events().values("pk"))
+            .annotate(position=position(order="platform"))
+            .order_by("event__public_id", "position")
+        ),
         ("event", "platform"),
         (*EVENT_KEY, (("platform",), "platforms", ("slug",))),
     ),
@@ -331,11 +350,14 @@ TABLES = (
         "The tags of each event.",
         (
             _event_key(),
+            _position("the event's tags"),
             column("tag", "string", "The tag's slug.", "tag__slug", required=True),
         ),
-        lambda: Event.tags.through.objects.filter(
-            event__in=published_events().values("pk")
-        ).order_by("event__public_id", "tag__slug"),
+        lambda: (
+            Event.tags.through.objects.filter(event__in=published_events().values("pk"))
+            .annotate(position=position(order="tag"))
+            .order_by("event__public_id", "position")
+        ),
         ("event", "tag"),
         (*EVENT_KEY, (("tag",), "tags", ("slug",))),
     ),
@@ -374,7 +396,7 @@ TABLES = (
         "The passages that document each event, each tied to its own source.",
         (
             _event_key(),
-            column("position", "integer", "Its place among the event's citations.", required=True),
+            _position("the event's citations"),
             column("source", "string", "The source's key.", "source__key", required=True),
             column("quote", "string", "The quoted passage, as the source words it."),
             column("locator", "string", "Where in the source: a paragraph, a page."),
@@ -392,7 +414,7 @@ TABLES = (
         "How many accounts, posts or people an event touched.",
         (
             _event_key(),
-            column("position", "integer", "Its place among the event's counts.", required=True),
+            _position("the event's counts"),
             choice("qualifier", "exactly, about, more than, ...", choices.CountQualifier),
             column("quantity", "integer", "The number.", required=True),
             choice("unit", "Of what.", choices.CountUnit, required=True),
@@ -411,14 +433,20 @@ TABLES = (
         "Links between published events: one is part of, or a response to, another.",
         (
             _event_key("from_event"),
+            _position("from_event's links to other events", "from_position"),
             choice("relation", "How they are linked.", choices.RelationType, "relation_type"),
             _event_key("to_event"),
+            _position("to_event's links from other events", "to_position"),
             column("note", "string", "Why they are linked."),
         ),
-        lambda: EventRelation.objects.filter(
-            from_event__in=published_events().values("pk"),
-            to_event__in=published_events().values("pk"),
-        ).order_by("from_event__public_id", "relation_type", "to_event__public_id"),
+        lambda: (
+            EventRelation.objects.filter(
+                from_event__in=published_events().values("pk"),
+                to_event__in=published_events().values("pk"),
+            )
+            .annotate(from_position=position("from_event"), to_position=position("to_event"))
+            .order_by("from_event__public_id", "from_position")
+        ),
         ("from_event", "relation", "to_event"),
         (
             (("from_event",), "events", ("id",)),

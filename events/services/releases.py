@@ -4,11 +4,15 @@ what a release holds)."""
 import csv
 import datetime
 import hashlib
+import heapq
 import io
+import itertools
 import json
 import shutil
 import tempfile
 import zipfile
+from collections import defaultdict
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -230,9 +234,10 @@ def _readme(number, now, event_count, retraction_count, since):
         f"{tables}\n"
         f"- `{RETRACTION_TABLE.path}`: {retraction_count} events retracted {after}: drop them "
         "from your copy.\n\n"
-        "Every id, slug and key is stable across releases. A text cell that a spreadsheet "
-        "would run as a formula (starting with =, +, -, @, a tab or a line break) begins with "
-        "one added apostrophe; take one away to read the text.\n\n"
+        "Every id, slug and key is stable across releases. A `position` column gives a row's "
+        "place among its event's rows (1, 2, ...), in the order the API lists them. A text "
+        "cell that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a "
+        "line break) begins with one added apostrophe; take one away to read the text.\n\n"
         f"Licence: CC BY 4.0. Cite as: {TITLE}, release {number} ({day}), "
         f"{settings.SITE_URL}/data/ (see CITATION.cff).\n"
     )
@@ -291,8 +296,10 @@ DERIVED_FROM_DATE = {
 def release_load(*, read):
     """Load a release (read(name) -> bytes of its files) into a database with no events.
 
-    Everything comes back as published, with its ids, slugs, keys and times: a release
-    written from the loaded database has the same tables.
+    Everything comes back as published, with its ids, slugs, keys and times, and each
+    event's related rows in their places (the order the API lists them in): a release
+    written from the loaded database has the same tables. A release without places (one
+    made before they were written) keeps the order of its files.
     """
     if Event.objects.exists():
         raise ReleaseError("This database already has events: load a release into an empty one.")
@@ -321,7 +328,7 @@ def release_load(*, read):
         ActorAlias(actor=actors[row.pop("actor")], **row) for row in tables["actor_aliases"]
     )
     platforms = {}
-    for row in tables["platforms"]:
+    for row in _in_listed_order(tables["platforms"], tables["event_platforms"], "platform"):
         operator = row.pop("operator")
         operator = actors[operator] if operator else None
         platforms[row["slug"]] = Platform.objects.create(operator=operator, **row)
@@ -329,7 +336,10 @@ def release_load(*, read):
         PlatformAlias(platform=platforms[row.pop("platform")], **row)
         for row in tables["platform_aliases"]
     )
-    tags = {row["slug"]: Tag.objects.create(**row) for row in tables["tags"]}
+    tags = {
+        row["slug"]: Tag.objects.create(**row)
+        for row in _in_listed_order(tables["tags"], tables["event_tags"], "tag")
+    }
     sources = {}
     for row in tables["sources"]:
         publisher = row.pop("publisher_actor")
@@ -354,6 +364,7 @@ def release_load(*, read):
 
 
 def _link_rows(tables, events, actors, platforms, tags, sources):
+    # In their places: the ids they get keep each event's order.
     EventActor.objects.bulk_create(
         EventActor(
             event=events[row["event"]],
@@ -361,7 +372,7 @@ def _link_rows(tables, events, actors, platforms, tags, sources):
             role=row["role"],
             note=row["note"],
         )
-        for row in tables["event_actors"]
+        for row in _by_place(tables["event_actors"])
     )
     Event.platforms.through.objects.bulk_create(
         Event.platforms.through(event=events[row["event"]], platform=platforms[row["platform"]])
@@ -371,7 +382,6 @@ def _link_rows(tables, events, actors, platforms, tags, sources):
         Event.tags.through(event=events[row["event"]], tag=tags[row["tag"]])
         for row in tables["event_tags"]
     )
-    # In position order: the ids they get keep each event's order.
     Citation.objects.bulk_create(
         Citation(
             event=events[row["event"]],
@@ -379,7 +389,7 @@ def _link_rows(tables, events, actors, platforms, tags, sources):
             quote=row["quote"],
             locator=row["locator"],
         )
-        for row in sorted(tables["citations"], key=lambda row: (row["event"], row["position"]))
+        for row in _by_place(tables["citations"])
     )
     EventCount.objects.bulk_create(
         EventCount(
@@ -389,7 +399,7 @@ def _link_rows(tables, events, actors, platforms, tags, sources):
             unit=row["unit"],
             note=row["note"],
         )
-        for row in sorted(tables["counts"], key=lambda row: (row["event"], row["position"]))
+        for row in _by_place(tables["counts"])
     )
     EventRelation.objects.bulk_create(
         EventRelation(
@@ -398,5 +408,73 @@ def _link_rows(tables, events, actors, platforms, tags, sources):
             to_event=events[row["to_event"]],
             note=row["note"],
         )
-        for row in tables["relations"]
+        for row in _relations_in_order(tables["relations"])
     )
+
+
+# Places: the order of each event's related rows -----------------------------------------------
+
+
+def _by_place(rows, event="event", position="position"):
+    """Return rows in (event, place) order; in file order within an event if none has one."""
+    keyed = [((row[event], row.get(position, index)), row) for index, row in enumerate(rows)]
+    return [row for _, row in sorted(keyed, key=itemgetter(0))]
+
+
+def _places(rows, event, key, position="position"):
+    """Return each event's rows, as key(row), in their places."""
+    listed = defaultdict(list)
+    for row in _by_place(rows, event, position):
+        listed[row[event]].append(key(row))
+    return list(listed.values())
+
+
+def _in_listed_order(rows, links, field):
+    """Return platforms' (or tags') rows in an order in which every event lists them.
+
+    The API lists an event's platforms and tags in the order they were created (by id):
+    created in this order, each event's come back in their places.
+    """
+    by_slug = {row["slug"]: row for row in rows}
+    slugs = _agreeing_order(sorted(by_slug), _places(links, "event", itemgetter(field)))
+    return [by_slug[slug] for slug in slugs]
+
+
+def _relations_in_order(rows):
+    """Return relations in an order that keeps both events' places: the links from one event
+    and the links to one event are each listed in the order they were made."""
+
+    def key(row):
+        return row["from_event"], row["relation"], row["to_event"]
+
+    lists = _places(rows, "from_event", key, "from_position") + _places(
+        rows, "to_event", key, "to_position"
+    )
+    by_key = {key(row): row for row in rows}
+    return [by_key[found] for found in _agreeing_order(sorted(by_key), lists)]
+
+
+def _agreeing_order(keys, lists):
+    """Return keys in an order that keeps every list's order, the smallest key first when
+    several could come next (a topological sort).
+
+    A database's ids give such an order, so a release written from one always has it.
+    """
+    later = {key: [] for key in keys}
+    waiting = dict.fromkeys(keys, 0)
+    for listed in lists:
+        for before, after in itertools.pairwise(listed):
+            later[before].append(after)
+            waiting[after] += 1
+    ready = [key for key in keys if not waiting[key]]
+    heapq.heapify(ready)
+    ordered = []
+    while ready:
+        ordered.append(heapq.heappop(ready))
+        for after in later[ordered[-1]]:
+            waiting[after] -= 1
+            if not waiting[after]:
+                heapq.heappush(ready, after)
+    if len(ordered) < len(keys):
+        raise ReleaseError("The places of an event's rows contradict another event's.")
+    return ordered

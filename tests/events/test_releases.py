@@ -13,11 +13,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from frictionless import validate
 
+from events import choices
 from events.models import (
     Actor,
     ActorAlias,
     Event,
     EventCategory,
+    EventCount,
+    EventRelation,
     EventType,
     Platform,
     PlatformAlias,
@@ -36,6 +39,7 @@ from tests.factories import (
     EventFactory,
     PlatformFactory,
     SourceFactory,
+    TagFactory,
     member_of,
 )
 
@@ -176,6 +180,118 @@ def test_release_load_release_gives_identical_tables(timeline, releases_storage)
     again = folder(releases_storage, second)
     for name in TABLE_FILES:
         assert (again / name).read_bytes() == (path / name).read_bytes(), name
+
+
+RELATED = ("actors", "platforms", "tags", "citations", "counts", "relations")
+PLACES = {  # the columns that give each event's related rows their places
+    table.name: places
+    for table in TABLES
+    if (places := tuple(field.name for field in table.columns if field.name.endswith("position")))
+}
+
+
+def test_every_table_of_an_events_rows_gives_them_their_places():
+    of_events = {
+        table.name
+        for table in TABLES
+        if any(reference == "events" for _, reference, _ in table.foreign_keys)
+    }
+
+    assert of_events == set(PLACES)
+    assert PLACES["relations"] == ("from_position", "to_position")
+
+
+@pytest.fixture
+def added_out_of_order(db):
+    """Three events whose related rows were added in no alphabetical order."""
+    first, second, third = (EventFactory(published=True) for _ in range(3))
+    zulu, alpha = ActorFactory(slug="zulu"), ActorFactory(slug="alpha")
+    for actor, role in ((zulu, "targeted"), (alpha, "ordered"), (zulu, "ordered")):
+        EventActorFactory(event=first, actor=actor, role=role)
+    # The API lists an event's platforms and tags in the order they were created.
+    zulu_net, alpha_net, mike_net = (
+        PlatformFactory(slug=slug) for slug in ("zulu-net", "alpha-net", "mike-net")
+    )
+    first.platforms.add(alpha_net, zulu_net)
+    second.platforms.add(mike_net, alpha_net)
+    first.tags.add(TagFactory(slug="zulu-tag"), TagFactory(slug="alpha-tag"))
+    for key in ("zulu-source", "alpha-source"):
+        CitationFactory(event=first, source=SourceFactory(key=key))
+    for quantity, unit in ((5, choices.CountUnit.PEOPLE), (40, choices.CountUnit.ACCOUNTS)):
+        EventCount.objects.create(event=first, quantity=quantity, unit=unit)
+    for source, kind, target in (
+        (first, choices.RelationType.RELATED, third),
+        (third, choices.RelationType.PRECEDES, second),
+        (first, choices.RelationType.RELATED, second),
+    ):
+        EventRelation.objects.create(from_event=source, relation_type=kind, to_event=target)
+    return first, second, third
+
+
+def related_rows(client, events):
+    """Return {event id: its related rows} as the API shows them to an anonymous reader."""
+    rows = {}
+    for event in events:
+        body = client.get(f"/api/v1/events/{event.public_id}/").json()
+        rows[event.public_id] = {name: body[name] for name in RELATED}
+    return rows
+
+
+def test_load_release_keeps_each_events_related_rows_in_the_apis_order(
+    added_out_of_order, client, releases_storage
+):
+    first, second, third = added_out_of_order
+    before = related_rows(client, added_out_of_order)
+    release = release_make()
+    empty_the_database()
+
+    call_command("load_release", str(folder(releases_storage, release) / release.archive_name))
+
+    assert [row["slug"] for row in before[first.public_id]["platforms"]] == [
+        "zulu-net",
+        "alpha-net",
+    ]
+    assert [row["event"] for row in before[second.public_id]["relations"]] == [
+        third.public_id,
+        first.public_id,
+    ]
+    assert related_rows(client, added_out_of_order) == before
+
+
+def test_a_release_without_places_loads_in_the_order_of_its_files(
+    added_out_of_order, client, releases_storage
+):
+    first = added_out_of_order[0]  # with rows of every kind, links from it but none to it
+    before = related_rows(client, [first])
+    path = folder(releases_storage, release_make())
+    for name, columns in PLACES.items():
+        drop_columns(path, name, columns)
+    empty_the_database()
+
+    count = release_load(read=release_path_reader(path))
+
+    assert count == 3
+    assert "position" not in read_csv(path / "event_actors.csv")[0]
+    assert related_rows(client, [first]) == before  # its rows were written in their places
+
+
+def drop_columns(path, name, columns):
+    """Take columns out of a release's table, as a release made before them would be."""
+    rows = read_csv(path / f"{name}.csv")
+    kept = [column for column in rows[0] if column not in columns]
+    output = io.StringIO(newline="")
+    writer = csv.DictWriter(output, kept, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    data = output.getvalue().encode()
+    (path / f"{name}.csv").write_bytes(data)
+    package = json.loads((path / "datapackage.json").read_text())
+    (resource,) = [resource for resource in package["resources"] if resource["name"] == name]
+    schema = resource["schema"]
+    schema["fields"] = [field for field in schema["fields"] if field["name"] in kept]
+    schema["primaryKey"] = [key for key in schema["primaryKey"] if key in kept]
+    resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
+    (path / "datapackage.json").write_text(json.dumps(package))
 
 
 def empty_the_database():
