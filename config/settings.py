@@ -5,7 +5,9 @@ comes from environment variables, listed in docs/operations.md. Bad values fail 
 """
 
 import ipaddress
+import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -63,6 +65,32 @@ def envint(name, default):
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def envjson(name, default):
+    """A JSON object, such as {"bucket_name": "releases"}."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        found = json.loads(value)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise ImproperlyConfigured(
+            f'{name} must be a JSON object such as {{"bucket_name": "releases"}}, not {value!r}.'
+        )
+    return found
+
+
+def envdotted(name, default):
+    """The dotted path of a class, such as storages.backends.s3.S3Storage."""
+    value = os.environ.get(name) or default
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a class's dotted path such as {default}, not {value!r}."
+        )
+    return value
 
 
 DEBUG = envbool("DEBUG", True)
@@ -246,14 +274,19 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # need collectstatic) they are the apps' own files, found on each request.
 STATIC_MANIFEST = envbool("STATIC_MANIFEST", not DEBUG)
 # Data releases are immutable files (python manage.py release), kept in RELEASES_DIR unless
-# STORAGES["releases"] names shared storage (django-storages) for several app servers.
+# RELEASES_STORAGE names shared storage (django-storages' S3Storage, say) for several app
+# servers, with its options in RELEASES_STORAGE_OPTIONS. A folder's options are no other
+# backend's, so another backend starts with none.
+FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
 RELEASES_DIR = Path(os.environ.get("RELEASES_DIR") or BASE_DIR / "releases")
+RELEASES_STORAGE = envdotted("RELEASES_STORAGE", FILE_SYSTEM_STORAGE)
+RELEASES_STORAGE_OPTIONS = envjson(
+    "RELEASES_STORAGE_OPTIONS",
+    {"location": RELEASES_DIR, "base_url": None} if RELEASES_STORAGE == FILE_SYSTEM_STORAGE else {},
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "releases": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": RELEASES_DIR, "base_url": None},
-    },
+    "default": {"BACKEND": FILE_SYSTEM_STORAGE},
+    "releases": {"BACKEND": RELEASES_STORAGE, "OPTIONS": RELEASES_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST

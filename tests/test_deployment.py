@@ -70,6 +70,9 @@ PROBED_VARIABLES = (
     "REPLICA_PIN_SECONDS",
     "REDIS_URL",
     "CACHE_KEY_PREFIX",
+    "RELEASES_DIR",
+    "RELEASES_STORAGE",
+    "RELEASES_STORAGE_OPTIONS",
 )
 
 
@@ -183,6 +186,48 @@ def test_redis_url_selects_the_shared_redis_cache_and_none_a_per_process_cache()
         "timeline",
     )
     assert local["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_releases_go_to_a_folder_unless_the_environment_names_a_storage():
+    folder = settings_under(["STORAGES"], RELEASES_DIR="/srv/releases")["STORAGES"]
+    shared = settings_under(
+        ["STORAGES"],
+        RELEASES_STORAGE="storages.backends.s3.S3Storage",
+        RELEASES_STORAGE_OPTIONS='{"bucket_name": "timeline-releases", "querystring_auth": false}',
+    )["STORAGES"]
+
+    assert folder["releases"] == {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": "/srv/releases", "base_url": None},
+    }
+    assert shared["releases"] == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": "timeline-releases", "querystring_auth": False},
+    }
+
+
+@pytest.mark.parametrize(
+    ("variables", "error"),
+    [
+        (
+            {"RELEASES_STORAGE_OPTIONS": "{bucket_name: releases}"},
+            'RELEASES_STORAGE_OPTIONS must be a JSON object such as {"bucket_name": "releases"}, '
+            "not '{bucket_name: releases}'.",
+        ),
+        (
+            {"RELEASES_STORAGE_OPTIONS": '["releases"]'},
+            'RELEASES_STORAGE_OPTIONS must be a JSON object such as {"bucket_name": "releases"}, '
+            "not '[\"releases\"]'.",
+        ),
+        (
+            {"RELEASES_STORAGE": "S3 storage"},
+            "RELEASES_STORAGE must be a class's dotted path such as "
+            "django.core.files.storage.FileSystemStorage, not 'S3 storage'.",
+        ),
+    ],
+)
+def test_bad_release_storage_settings_stop_the_start_with_their_name(variables, error):
+    assert settings_under([], **variables)["error"] == error
 
 
 def test_check_deploy_finds_nothing_in_production():

@@ -9,7 +9,8 @@ class Command(BaseCommand):
         "Write the next numbered, dated data release of the public timeline: a Frictionless "
         "Data Package (datapackage.json and one CSV per table), CITATION.cff, a README, the "
         "events retracted since the previous release, and a zip of them all, into the releases "
-        "storage (RELEASES_DIR). Readers are never blocked; a release is never written over."
+        "storage (RELEASES_DIR, or RELEASES_STORAGE). Readers are never blocked; a release is "
+        "never written over."
     )
 
     def handle(self, *args, **options):
