@@ -31,8 +31,9 @@ from events.public.documents import Bases, EventDocuments
 from events.public.fields import CSV_COLUMNS
 
 from .event_html import cited_sources, event_html, is_web_address, source_credit
-from .geo import feature_text
+from .geo import feature_collection_schema, feature_text
 from .pagination import SORT_KEYS
+from .serializers import EventDocumentSchema, TimelineJSSerializer
 
 CHUNK_ROWS = 1000
 STREAM_CHUNK_BYTES = 64 * 1024
@@ -292,6 +293,9 @@ class ExportFormat:
     description: str  # the body, for the OpenAPI schema
     content_type: str = ""  # what is sent, when not the media type
     rows: str = ""  # how bin/fuzz counts rows: csv, lines or json:<key>
+    # A structured body's OpenAPI schema, built from a function that returns a serializer's
+    # $ref; None: the body is text, described by description.
+    schema: Callable[[Callable], dict] | None = None
 
     @property
     def sent_as(self):
@@ -332,6 +336,7 @@ FORMATS = {
             "A TimelineJS3 document: https://timeline.knightlab.com/docs/json-format.html",
             content_type="application/json",
             rows="json:events",
+            schema=lambda ref: ref(TimelineJSSerializer),
         ),
         ExportFormat(
             "geojson",
@@ -344,6 +349,7 @@ FORMATS = {
             "own coordinates), country (its country's representative point), global or none "
             "(no geometry).",
             rows="json:features",
+            schema=lambda ref: feature_collection_schema(ref(EventDocumentSchema)),
         ),
     )
 }

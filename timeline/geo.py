@@ -63,3 +63,55 @@ def feature_text(document_text):
         + precision
         + '"}}'
     )
+
+
+def feature_collection_schema(event):
+    """An RFC 7946 FeatureCollection whose features' properties are Events."""
+    point = {
+        "type": "object",
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Point"]},
+            "coordinates": {
+                "type": "array",
+                "items": {"type": "number"},
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "[longitude, latitude] in WGS 84.",
+            },
+        },
+    }
+    precision = {
+        "type": "string",
+        "enum": [POINT, COUNTRY, GLOBAL, NONE],
+        "description": "point: the event's own coordinates; country: its country's "
+        "representative point; global, or none (a country with no point): no geometry.",
+    }
+    feature = {
+        "type": "object",
+        "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string", "description": "The event's public id."},
+            "geometry": point | {"nullable": True, "description": "null: no place to draw."},
+            "properties": {
+                "allOf": [
+                    event,
+                    {
+                        "type": "object",
+                        "required": ["location_precision"],
+                        "properties": {"location_precision": precision},
+                    },
+                ]
+            },
+        },
+    }
+    return {
+        "type": "object",
+        "description": "An RFC 7946 FeatureCollection, one Feature per event.",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": feature},
+        },
+    }

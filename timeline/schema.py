@@ -2,20 +2,19 @@
 
 drf-spectacular documents each operation's 200 from its serializer and renderers. Every
 public view also answers errors (always JSON, always with a detail message) and the event
-views stream CSV, NDJSON and TimelineJS, whose bodies are not the serializer's. PublicAutoSchema
-adds both to each operation, so that clients and schemathesis (bin/fuzz) hold the API to
-what it really does.
+views stream the formats of timeline.exports.FORMATS, whose bodies are not the serializer's:
+each entry describes its own. PublicAutoSchema adds both to each operation, so that clients
+and schemathesis (bin/fuzz) hold the API to what it really does.
 """
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
-from rest_framework import serializers
 
 from events.public.openapi import event_components
 
-from . import exports, geo
-from .serializers import ErrorSerializer, EventDocumentSchema
+from . import exports
+from .serializers import ErrorSerializer
 
 ERRORS = {
     "400": "A query parameter is unknown, or its value is not accepted: errors names each "
@@ -76,47 +75,6 @@ class EventDocumentExtension(OpenApiSerializerExtension):
         return event
 
 
-class TimelineJSTextSerializer(serializers.Serializer):
-    headline = serializers.CharField()
-    text = serializers.CharField()
-
-
-class TimelineJSDateSerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    month = serializers.IntegerField(required=False, help_text="Only when the date has one.")
-    day = serializers.IntegerField(required=False, help_text="Only when the date has one.")
-
-
-class TimelineJSMediaSerializer(serializers.Serializer):
-    url = serializers.CharField()
-    credit = serializers.CharField(help_text="The source, as escaped HTML.")
-
-
-class TimelineJSSlideSerializer(serializers.Serializer):
-    unique_id = serializers.CharField(help_text="The event's public id.")
-    start_date = TimelineJSDateSerializer()
-    end_date = TimelineJSDateSerializer(required=False)
-    display_date = serializers.CharField()
-    text = TimelineJSTextSerializer()
-    group = serializers.CharField(help_text="The event's category name.")
-    media = TimelineJSMediaSerializer(
-        required=False,
-        help_text="The first source TimelineJS can show itself: a picture, sound or video file, "
-        "or a YouTube or Vimeo page. Other sources are links in the text.",
-    )
-
-
-class TimelineJSTitleSerializer(serializers.Serializer):
-    text = TimelineJSTextSerializer()
-
-
-class TimelineJSSerializer(serializers.Serializer):
-    """A TimelineJS3 document: https://timeline.knightlab.com/docs/json-format.html"""
-
-    title = TimelineJSTitleSerializer()
-    events = TimelineJSSlideSerializer(many=True)
-
-
 class PublicAutoSchema(AutoSchema):
     """drf-spectacular's operations, with the errors and streamed formats the views answer."""
 
@@ -174,11 +132,12 @@ class PublicAutoSchema(AutoSchema):
         ok["headers"] = {name: _header(name) for name in names}
 
     def _body_schema(self, export_format):
-        if export_format.name == "timelinejs":
-            return self.resolve_serializer(TimelineJSSerializer, "response").ref
-        if export_format.name == "geojson":
-            return _feature_collection(self.resolve_serializer(EventDocumentSchema, "response").ref)
-        return {"type": "string", "description": export_format.description}
+        if export_format.schema is None:
+            return {"type": "string", "description": export_format.description}
+        return export_format.schema(self._ref)
+
+    def _ref(self, serializer):
+        return self.resolve_serializer(serializer, "response").ref
 
     def _errors(self, has_lookup):
         error_schema = self.resolve_serializer(ErrorSerializer, "response").ref
@@ -191,58 +150,6 @@ class PublicAutoSchema(AutoSchema):
             if status in ("429", "503"):
                 responses[status]["headers"] = {"Retry-After": _header("Retry-After", "integer")}
         return responses | {"414": URI_TOO_LONG}
-
-
-def _feature_collection(event):
-    """An RFC 7946 FeatureCollection whose features' properties are Events."""
-    point = {
-        "type": "object",
-        "required": ["type", "coordinates"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Point"]},
-            "coordinates": {
-                "type": "array",
-                "items": {"type": "number"},
-                "minItems": 2,
-                "maxItems": 2,
-                "description": "[longitude, latitude] in WGS 84.",
-            },
-        },
-    }
-    precision = {
-        "type": "string",
-        "enum": [geo.POINT, geo.COUNTRY, geo.GLOBAL, geo.NONE],
-        "description": "point: the event's own coordinates; country: its country's "
-        "representative point; global, or none (a country with no point): no geometry.",
-    }
-    feature = {
-        "type": "object",
-        "required": ["type", "id", "geometry", "properties"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Feature"]},
-            "id": {"type": "string", "description": "The event's public id."},
-            "geometry": point | {"nullable": True, "description": "null: no place to draw."},
-            "properties": {
-                "allOf": [
-                    event,
-                    {
-                        "type": "object",
-                        "required": ["location_precision"],
-                        "properties": {"location_precision": precision},
-                    },
-                ]
-            },
-        },
-    }
-    return {
-        "type": "object",
-        "description": "An RFC 7946 FeatureCollection, one Feature per event.",
-        "required": ["type", "features"],
-        "properties": {
-            "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "features": {"type": "array", "items": feature},
-        },
-    }
 
 
 def _header(name, kind="string"):

@@ -306,6 +306,47 @@ class ChangePageSerializer(serializers.Serializer):
     results = ChangeSerializer(many=True)
 
 
+class TimelineJSTextSerializer(serializers.Serializer):
+    headline = serializers.CharField()
+    text = serializers.CharField()
+
+
+class TimelineJSDateSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    month = serializers.IntegerField(required=False, help_text="Only when the date has one.")
+    day = serializers.IntegerField(required=False, help_text="Only when the date has one.")
+
+
+class TimelineJSMediaSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    credit = serializers.CharField(help_text="The source, as escaped HTML.")
+
+
+class TimelineJSSlideSerializer(serializers.Serializer):
+    unique_id = serializers.CharField(help_text="The event's public id.")
+    start_date = TimelineJSDateSerializer()
+    end_date = TimelineJSDateSerializer(required=False)
+    display_date = serializers.CharField()
+    text = TimelineJSTextSerializer()
+    group = serializers.CharField(help_text="The event's category name.")
+    media = TimelineJSMediaSerializer(
+        required=False,
+        help_text="The first source TimelineJS can show itself: a picture, sound or video file, "
+        "or a YouTube or Vimeo page. Other sources are links in the text.",
+    )
+
+
+class TimelineJSTitleSerializer(serializers.Serializer):
+    text = TimelineJSTextSerializer()
+
+
+class TimelineJSSerializer(serializers.Serializer):
+    """A TimelineJS3 document: https://timeline.knightlab.com/docs/json-format.html"""
+
+    title = TimelineJSTitleSerializer()
+    events = TimelineJSSlideSerializer(many=True)
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error the API answers, whatever the format asked for: JSON with a message."""
 
