@@ -34,6 +34,7 @@ from tests.factories import (
     TagFactory,
 )
 from tests.timeline.reference import ReferenceEvent
+from timeline.filters import EventFilterSet
 
 pytestmark = pytest.mark.django_db
 
@@ -1252,13 +1253,15 @@ def test_events_published_between_pages_of_the_update_order_come_at_the_end(clie
 
 @pytest.fixture
 def rich_events():
-    """Fifty published events, each with 2 actors, 2 platforms, 2 citations, a count, a link."""
+    """Fifty published events of one type, each with 2 actors, 2 platforms, a tag, 2 citations,
+    a count, a link; return what they share, for filters that match them all."""
     actors = [ActorFactory(), ActorFactory()]
     platforms = [PlatformFactory(), PlatformFactory()]
     tag = TagFactory()
+    event_type = EventTypeFactory()
     previous = None
     for _ in range(50):
-        event = EventFactory(published=True)
+        event = EventFactory(published=True, event_type=event_type)
         play(event, actors[0], Role.ORDERED)
         play(event, actors[1], Role.TARGETED)
         event.platforms.add(*platforms)
@@ -1273,6 +1276,8 @@ def rich_events():
                 from_event=event, to_event=previous, relation_type=RelationType.PRECEDES
             )
         previous = event
+    event_search_refresh(event_ids=Event.objects.values_list("pk", flat=True))
+    return {"actors": actors, "platforms": platforms, "tag": tag, "event_type": event_type}
 
 
 def queries_for(client, params):
@@ -1325,6 +1330,58 @@ def test_filtered_list_page_runs_a_fixed_number_of_queries(
         response = client.get(API, {"page_size": 50, "platform": platform_slugs})
 
     assert len(response.json()["results"]) == 50
+
+
+# Every filter the list accepts, alone, with a value that matches all fifty rich events (a
+# function of what they share, for a slug), and the queries its page runs: the data version
+# (ETag), the check that a filter's slugs are public, the page's ids in order, then their
+# JSON with related rows. The issue's bound is four, counting everything the request runs.
+ONE_FILTER = {
+    "date_from": ({"date_from": "2014"}, 3),
+    "date_to": ({"date_to": "2014-05"}, 3),
+    "date range": ({"date_from": "2014-05", "date_to": "2014-05"}, 3),
+    "date_match within": ({"date_from": "2014", "date_to": "2014", "date_match": "within"}, 3),
+    "date_match begins": ({"date_from": "2014-05", "date_match": "begins"}, 3),
+    "type": ({"type": lambda shared: shared["event_type"].slug}, 4),
+    "category": ({"category": lambda shared: shared["event_type"].category.slug}, 4),
+    "country": ({"country": "CN"}, 3),
+    "actor": ({"actor": lambda shared: shared["actors"][0].slug}, 4),
+    "role": ({"role": Role.TARGETED}, 3),
+    "actor with role": (
+        {"actor": lambda shared: shared["actors"][0].slug, "role": Role.ORDERED},
+        4,
+    ),
+    "platform": ({"platform": lambda shared: shared["platforms"][0].slug}, 4),
+    "tag": ({"tag": lambda shared: shared["tag"].slug}, 4),
+    "verification": ({"verification": Verification.SINGLE_SOURCE}, 3),
+    "ongoing": ({"ongoing": "false"}, 3),
+    "updated_since": ({"updated_since": "2020-01-01T00:00:00Z"}, 3),
+    "q": ({"q": "event"}, 3),
+    "ordering": ({"ordering": "-updated"}, 3),
+}
+
+
+def test_every_filter_has_a_query_count_case_within_the_bound():
+    given = {name for params, _queries in ONE_FILTER.values() for name in params}
+
+    assert given == set(EventFilterSet.base_filters)
+    assert all(queries <= 4 for _params, queries in ONE_FILTER.values())
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+@pytest.mark.parametrize(("params", "queries"), ONE_FILTER.values(), ids=list(ONE_FILTER))
+def test_a_page_with_any_one_filter_runs_at_most_four_queries(
+    client, rich_events, django_assert_num_queries, params, queries, page_size
+):
+    query = {
+        name: value(rich_events) if callable(value) else value for name, value in params.items()
+    }
+
+    with django_assert_num_queries(queries):
+        response = client.get(API, {**query, "page_size": page_size})
+
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == min(page_size, 50)
 
 
 def test_detail_runs_a_fixed_number_of_queries(client, rich_events, django_assert_num_queries):
