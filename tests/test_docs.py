@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils.text import slugify
 
+from events.public import fields
 from timeline.exports import FORMATS
 from timeline.filters import EventFilterSet
 
@@ -25,6 +26,11 @@ def anchors(path):
     """Return the heading anchors GitHub gives a Markdown file."""
     headings = re.findall(r"^#{1,6} (.+)$", text(path), re.M)
     return {slugify(re.sub(r"[`*]", "", heading)) for heading in headings}
+
+
+def section(path, heading):
+    """Return the text under a ## heading, up to the next one."""
+    return text(path).split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
 def relative_links(path):
@@ -73,3 +79,11 @@ def test_development_guide_says_how_to_add_a_field_and_a_format():
 
     assert "## Adding a field" in guide
     assert "## Adding an export format" in guide
+
+
+def test_development_guide_adds_a_field_with_the_registrys_own_entries():
+    adding_a_field = section(ROOT / "docs" / "development.md", "Adding a field")
+    named = re.findall(r"`(\w+)\(\.\.\.\)`", adding_a_field)
+
+    assert "event_column" in named
+    assert [name for name in named if not callable(getattr(fields, name, None))] == []
