@@ -134,7 +134,7 @@ def per_day_and_country(events):
     """
     if connections[events.db].vendor != "postgresql":
         return per_day(events), grouped(events, "country")
-    return _days_and_places(events, "date_earliest", "COUNT(*)")
+    return _days_and_places(events, "date_earliest", "COUNT(*)", ())
 
 
 def tallied(rows):
@@ -144,11 +144,13 @@ def tallied(rows):
     the events reads every match; in one pass on PostgreSQL, as the events are."""
     if connections[rows.db].vendor != "postgresql":
         return _tallied_months(rows), _tallied_countries(rows)
-    return _days_and_places(rows, "month", "SUM(events)")
+    return _days_and_places(rows, "month", "SUM(events)", ("events",))
 
 
-def _days_and_places(rows, day, count):
-    fields = (day, "country", "is_global", *(["events"] if count.startswith("SUM") else []))
+def _days_and_places(rows, day, count, read):
+    """Count rows per day and per place in one pass (GROUPING SETS); read names the
+    columns the count reads beside the day and the place."""
+    fields = (day, "country", "is_global", *read)
     matched, params = rows.order_by().values(*fields).query.sql_with_params()
     sql = (
         f"SELECT GROUPING({day}), {day}, country, is_global, {count} "

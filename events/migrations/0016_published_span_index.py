@@ -13,6 +13,8 @@ million events). SQLite compares the two columns (events.querysets.overlapping).
 
 from django.db import migrations
 
+from ._postgresql import postgresql_only
+
 FORWARD = [
     """CREATE INDEX CONCURRENTLY IF NOT EXISTS event_published_span_idx ON events_event
        USING gist (daterange(date_earliest, date_latest, '[]'))
@@ -29,18 +31,9 @@ BACKWARD = [
 ]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [("events", "0015_translatable_labels")]
 
-    operations = [migrations.RunPython(run(FORWARD), run(BACKWARD))]
+    operations = [postgresql_only(FORWARD, BACKWARD)]

@@ -7,6 +7,8 @@ chart and the map count, so the first view of a type does not read the table (a 
 
 from django.db import migrations
 
+from ._postgresql import postgresql_only
+
 FORWARD = """
     CREATE INDEX CONCURRENTLY IF NOT EXISTS event_published_type_idx ON events_event
     (event_type_id, date_earliest) INCLUDE (country, is_global) WHERE status = 'published'
@@ -14,17 +16,9 @@ FORWARD = """
 BACKWARD = "DROP INDEX CONCURRENTLY IF EXISTS event_published_type_idx"
 
 
-def run(statement):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [("events", "0017_source_archive_and_link_status")]
 
-    operations = [migrations.RunPython(run(FORWARD), run(BACKWARD))]
+    operations = [postgresql_only([FORWARD], [BACKWARD])]

@@ -12,6 +12,8 @@ Built CONCURRENTLY, as 0016: a live database keeps taking writes while it is mad
 
 from django.db import migrations
 
+from ._postgresql import postgresql_only
+
 FORWARD = """
     CREATE INDEX CONCURRENTLY IF NOT EXISTS event_published_order_idx ON events_event
     (date_earliest, id) INCLUDE (date_latest) WHERE status = 'published'
@@ -19,17 +21,9 @@ FORWARD = """
 BACKWARD = "DROP INDEX CONCURRENTLY IF EXISTS event_published_order_idx"
 
 
-def run(statement):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [("events", "0021_revision_withdrawn")]
 
-    operations = [migrations.RunPython(run(FORWARD), run(BACKWARD))]
+    operations = [postgresql_only([FORWARD], [BACKWARD])]
