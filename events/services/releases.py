@@ -3,8 +3,8 @@ what a release holds)."""
 
 import csv
 import datetime
+import graphlib
 import hashlib
-import heapq
 import io
 import itertools
 import json
@@ -455,26 +455,22 @@ def _relations_in_order(rows):
 
 
 def _agreeing_order(keys, lists):
-    """Return keys in an order that keeps every list's order, the smallest key first when
-    several could come next (a topological sort).
+    """Return keys in an order that keeps every list's order, the smallest keys first when
+    several could come next (a topological sort, graphlib's).
 
     A database's ids give such an order, so a release written from one always has it.
     """
-    later = {key: [] for key in keys}
-    waiting = dict.fromkeys(keys, 0)
+    sorter = graphlib.TopologicalSorter({key: () for key in keys})
     for listed in lists:
         for before, after in itertools.pairwise(listed):
-            later[before].append(after)
-            waiting[after] += 1
-    ready = [key for key in keys if not waiting[key]]
-    heapq.heapify(ready)
+            sorter.add(after, before)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError:
+        raise ReleaseError("The places of an event's rows contradict another event's.") from None
     ordered = []
-    while ready:
-        ordered.append(heapq.heappop(ready))
-        for after in later[ordered[-1]]:
-            waiting[after] -= 1
-            if not waiting[after]:
-                heapq.heappush(ready, after)
-    if len(ordered) < len(keys):
-        raise ReleaseError("The places of an event's rows contradict another event's.")
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        ordered += ready
+        sorter.done(*ready)
     return ordered
