@@ -372,12 +372,13 @@ def test_preview_lists_every_bad_row_with_its_number_and_reason_and_writes_nothi
         event_row(counts="many accounts"),
         event_row(verification="probably"),
         event_row(title="Another good row"),
+        event_row(country="zz"),
     ]
 
     response = preview(editor_client, "event", csv_bytes(rows))
 
     refused = invalid_rows(response)
-    assert sorted(refused) == [2, 3, 4, 5]
+    assert sorted(refused) == [2, 3, 4, 5, 7]
     assert list(refused[2]) == ["date"]
     assert refused[2]["date"][0].startswith("'2014-13' has month 13; months run from 01 to 12")
     assert list(refused[3]) == ["actors"]
@@ -391,6 +392,7 @@ def test_preview_lists_every_bad_row_with_its_number_and_reason_and_writes_nothi
             "'probably' is not one of single_source, corroborated, confirmed, disputed."
         ]
     }
+    assert refused[7] == {"country": ["Value 'ZZ' is not a valid choice."]}
     page = response.content.decode()
     for messages in refused.values():
         for column_messages in messages.values():
