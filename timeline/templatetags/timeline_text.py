@@ -6,9 +6,10 @@ import re
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -58,10 +59,15 @@ def place_name(event):
     is_global, country, locality = (event[name] for name in PLACE_FIELDS)
     if is_global:
         return gettext("Global")
-    name = countries.name(getattr(country, "code", country))
+    name = _country_name(getattr(country, "code", country), translation.get_language())
     if not locality:
         return name
     return gettext("%(locality)s, %(country)s") % {"locality": locality, "country": name}
+
+
+@functools.cache
+def _country_name(code, language):
+    return countries.name(code)  # in the active language, which is `language`: 80 µs a call
 
 
 @register.filter
@@ -104,7 +110,69 @@ CHOICES = {"role": Role, "verification": Verification}
 @register.filter
 def choice_label(value, name):
     """Return the label of a role or a verification in the page's language."""
-    return str(CHOICES[name](value).label)
+    return _choice_label(name, value, translation.get_language())
+
+
+@functools.cache
+def _choice_label(name, value, language):
+    return str(CHOICES[name](value).label)  # in the active language, which is `language`
+
+
+# Phrases the list of events says for every event, read once per language: gettext costs
+# some 10 µs a call, and a page of 50 events said these 300 times.
+PHRASES = {
+    "platforms": _("Platforms:"),
+    "actors": _("Actors:"),
+    "in brackets": pgettext_lazy("in brackets", "(%(text)s)"),
+    "between names": pgettext_lazy("between names in a list", ", "),
+}
+
+
+@functools.cache
+def _phrase(name, language):
+    return str(PHRASES[name])  # in the active language, which is `language`
+
+
+@register.simple_tag
+def platform_links(event):
+    """Return "Platforms: WeChat, Weibo" with each name a link to its page, or nothing.
+
+    This and actor_links are written here, not as loops in the template: a page of 50
+    events names some 200 actors and platforms, and the template's tags and filters for
+    each name were nearly half the time the list took to render (13 of 29 ms)."""
+    language = translation.get_language()
+    url = _url_with_key("platform-page", language, get_script_prefix())
+    links = [_link(url, platform.slug, platform.name) for platform in event.platforms.all()]
+    return _named_links("platforms", links, language)
+
+
+@register.simple_tag
+def actor_links(event):
+    """Return "Actors: Tencent (enforced), …" with each name a link to its page, or nothing."""
+    language = translation.get_language()
+    url = _url_with_key("actor-page", language, get_script_prefix())
+    in_brackets = _phrase("in brackets", language)
+    roles = {}  # "(enforced)", once per role
+    links = []
+    for role in event.actor_roles.all():
+        if role.role not in roles:
+            label = escape(choice_label(role.role, "role").lower())
+            roles[role.role] = f'<span class="role">{in_brackets % {"text": label}}</span>'
+        links.append(f"{_link(url, role.actor.slug, role.actor.name)} {roles[role.role]}")
+    return _named_links("actors", links, language)
+
+
+def _link(url, key, name):
+    return f'<a href="{escape(url.replace(KEY, key))}">{escape(name)}</a>'
+
+
+def _named_links(label, links, language):
+    """Return the links, already escaped, after their label, as a paragraph."""
+    if not links:
+        return ""
+    joiner = escape(_phrase("between names", language))
+    label = escape(_phrase(label, language))
+    return mark_safe(f'<p class="tags">{label} {joiner.join(links)}</p>')
 
 
 # Stands for the key in a reversed URL: a slug, and a valid public id's characters.
