@@ -6,7 +6,9 @@ from html import unescape
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from events.models import Event
 from events.services.synthetic import events_generate
@@ -77,3 +79,42 @@ def test_a_large_timeline_reads_in_order_and_chart_list_and_count_agree(client, 
     for _public_id, day in wanted:
         per_year[str(day.year)] = per_year.get(str(day.year), 0) + 1
     assert chart_counts(first) == per_year
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # VACUUM, so that an index-only scan reads no table
+def test_a_range_listed_by_update_is_paged_from_an_index_that_carries_the_spans(client):
+    """Walking the update index to fill a page of events in a range must not read the table
+    for each event it passes over (migration 0023: 2.3 s down to 110 ms at a million).
+
+    A thousand events are too few for PostgreSQL to walk an index rather than sort the
+    range's few matches, so sorting is priced out, as the planner prices it at a million
+    when it expects the page's events to come early in the walk."""
+    call_command("load_seed", stdout=io.StringIO())
+    events_generate(count=1000, seed=5, actors=40, platforms=10, sources=100)
+    planner = ("seqscan", "bitmapscan", "sort")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE events_event")
+        for kind in planner:
+            cursor.execute(f"SET enable_{kind} = off")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            _page, ids, _headings, _count, _older = page_of(
+                client, "/?date_from=2012&date_to=2012&ordering=-updated"
+            )
+        [listed] = [
+            query["sql"]
+            for query in queries.captured_queries
+            if 'ORDER BY "events_event"."updated_at" DESC' in query["sql"]
+            and "LIMIT" in query["sql"]
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {listed}")
+            plan = "\n".join(row for (row,) in cursor.fetchall())
+    finally:
+        with connection.cursor() as cursor:
+            for kind in planner:
+                cursor.execute(f"RESET enable_{kind}")
+
+    assert ids  # the page lists events of 2012
+    assert "Index Only Scan Backward using event_published_updated_idx" in plan, plan
