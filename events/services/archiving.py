@@ -3,20 +3,23 @@
 Asking for a copy tells the Internet Archive which page we are looking at, so it happens
 only when an editor publishes an event citing the source, or a curator asks for it.
 
-The client follows Save Page Now's protocol as the savepagenow package does (GET
-<endpoint>/save/<url>; the copy is named by Content-Location or a memento Link) but
-takes its endpoint from settings.ARCHIVE_ENDPOINT, which neither savepagenow 1.3.1 nor
-waybackpy 3.0.6 allows (both write https://web.archive.org into the request), and
-leaves retries to the task queue.
+The request and the reading of its answer are savepagenow's (`capture`): its anonymous GET,
+its checks for robots.txt and the statuses it knows, and the copy's address read from
+Content-Location or a memento Link. savepagenow 1.3.1 writes https://web.archive.org into
+its request; `_ToEndpoint` sends that request to settings.ARCHIVE_ENDPOINT instead, so that
+the tests' fake archive answers in its place. Retries are left to the task queue.
 """
 
 import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from http import HTTPStatus
 
-import urllib3
+import requests
+import savepagenow
+import savepagenow.api
+import savepagenow.exceptions
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -31,9 +34,17 @@ logger = logging.getLogger(__name__)
 ARCHIVE_URL_LENGTH = Source._meta.get_field("archive_url").max_length
 ERROR_LENGTH = Source._meta.get_field("archive_error").max_length
 CAPTURE_TIME = re.compile(r"/web/(\d{14})")
-MEMENTO_LINK = re.compile(r"<([^>]+)>\s*;[^<]*?\brel=\"?([^\";]*)")
 # Save Page Now is busy, or failed for a while: worth trying again later.
 TRY_AGAIN = {429, 500, 502, 503, 504, 520, 523, 524}
+SAVE_PAGE_NOW = "https://web.archive.org"  # where savepagenow sends its request
+# The statuses savepagenow raises an exception of its own for (each a WaybackRuntimeError);
+# it reads past the others.
+STATUS_RAISED = {
+    savepagenow.exceptions.Forbidden: HTTPStatus.FORBIDDEN,
+    savepagenow.exceptions.TooManyRequests: HTTPStatus.TOO_MANY_REQUESTS,
+    savepagenow.exceptions.BadGateway: HTTPStatus.BAD_GATEWAY,
+    savepagenow.exceptions.UnknownError: 520,  # Cloudflare's "Web server returned an unknown error"
+}
 
 
 class ArchiveFailed(Exception):
@@ -44,60 +55,69 @@ class ArchiveFailed(Exception):
         self.retry = retry
 
 
+class _ToEndpoint:
+    """What savepagenow calls `requests`: its GET, sent to settings.ARCHIVE_ENDPOINT."""
+
+    @staticmethod
+    def get(url, **kwargs):
+        if not url.startswith(f"{SAVE_PAGE_NOW}/"):  # a savepagenow that asks elsewhere
+            raise RuntimeError(f"savepagenow asked for {url}, not Save Page Now")
+        return requests.get(settings.ARCHIVE_ENDPOINT + url.removeprefix(SAVE_PAGE_NOW), **kwargs)
+
+
+savepagenow.api.requests = _ToEndpoint
+
+
 def archiving_enabled() -> bool:
     return bool(settings.ARCHIVE_ENDPOINT)
 
 
 def save_page_now(url: str) -> tuple[str, datetime]:
-    """Ask Save Page Now to capture a URL; return the copy's address and when it was made."""
-    endpoint = settings.ARCHIVE_ENDPOINT
+    """Ask Save Page Now to capture a URL; return the copy's address and when it was made.
+
+    A copy Save Page Now made minutes ago for someone else is a copy all the same.
+    """
     try:
-        response = urllib3.request(
-            "GET",
-            f"{endpoint}/save/{url}",
-            headers={"User-Agent": f"CensorshipTimeline (+{settings.SITE_URL})"},
-            timeout=urllib3.Timeout(connect=10, read=settings.ARCHIVE_TIMEOUT),
-            retries=False,
-            redirect=False,
-            preload_content=False,
+        copy = savepagenow.capture(
+            url,
+            user_agent=f"CensorshipTimeline (+{settings.SITE_URL})",
+            accept_cache=True,
+            timeout=settings.ARCHIVE_TIMEOUT,
         )
-    except urllib3.exceptions.HTTPError as error:
+    except requests.RequestException as error:
         message = gettext("Save Page Now did not answer (%(error)s).")
         raise ArchiveFailed(message % {"error": type(error).__name__}, retry=True) from None
-    try:
-        return _copy_named(response, endpoint)
-    finally:
-        response.close()
-
-
-def _copy_named(response, endpoint):
-    problem = response.headers.get("X-Archive-Wayback-Runtime-Error")
-    if problem:
-        blocked = "robots" in problem.lower()
-        message = gettext("Save Page Now refused: %(problem)s") % {"problem": problem}
-        raise ArchiveFailed(message, retry=not blocked)
-    if response.status >= 400:
-        message = gettext("Save Page Now answered %(status)s %(reason)s.")
-        message %= {"status": response.status, "reason": response.reason or ""}
-        raise ArchiveFailed(message.strip(), retry=response.status in TRY_AGAIN)
-    copy = _copy_address(response.headers)
-    if not copy:
-        message = gettext("Save Page Now answered %(status)s but named no copy.")
-        raise ArchiveFailed(message % {"status": response.status}, retry=True)
-    copy = urljoin(f"{endpoint}/", copy)
+    except savepagenow.exceptions.BlockedByRobots:
+        message = gettext("Save Page Now refused: the site's robots.txt does not allow it.")
+        raise ArchiveFailed(message, retry=False) from None
+    except tuple(STATUS_RAISED) as error:
+        raise _answered(STATUS_RAISED[type(error)]) from None
+    except savepagenow.exceptions.WaybackRuntimeError as error:
+        raise _failure(error.args[0]) from None
     if len(copy) > ARCHIVE_URL_LENGTH:
         message = gettext("The copy's address is longer than %(length)s characters.")
         raise ArchiveFailed(message % {"length": ARCHIVE_URL_LENGTH}, retry=False)
     return copy, _capture_time(copy)
 
 
-def _copy_address(headers):
-    if headers.get("Content-Location"):
-        return headers["Content-Location"]
-    for address, rel in MEMENTO_LINK.findall(headers.get("Link", "")):
-        if "memento" in rel.split():
-            return address
-    return headers.get("Location")  # a redirect to the copy
+def _failure(what):
+    """Why savepagenow found no copy: an error Save Page Now named, or an answer without one."""
+    if isinstance(what, str):
+        message = gettext("Save Page Now refused: %(problem)s") % {"problem": what}
+        return ArchiveFailed(message, retry=True)
+    if what["status_code"] >= 400:
+        return _answered(what["status_code"])
+    message = gettext("Save Page Now answered %(status)s but named no copy.")
+    return ArchiveFailed(message % {"status": what["status_code"]}, retry=True)
+
+
+def _answered(code):
+    try:
+        status = f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:  # a status of Cloudflare's own, such as 520
+        status = str(code)
+    message = gettext("Save Page Now answered %(status)s.") % {"status": status}
+    return ArchiveFailed(message, retry=code in TRY_AGAIN)
 
 
 def _capture_time(copy):

@@ -56,8 +56,9 @@ def saved(url):
     return f"/save/{url}"
 
 
-def copy_of(url, endpoint):
-    return f"{endpoint}/web/{CAPTURED}/{url}"
+def copy_of(url):
+    """The copy's address as Save Page Now names it, wherever ARCHIVE_ENDPOINT sent the request."""
+    return f"https://web.archive.org/web/{CAPTURED}/{url}"
 
 
 # In-process: a thread, as under `make run` -----------------------------------------------------
@@ -79,7 +80,7 @@ def test_publishing_archives_the_events_sources_in_process(fake_archive, people)
 
     source.refresh_from_db()
     assert fake_archive.requests == [saved(source.url)]
-    assert source.archive_url == copy_of(source.url, fake_archive.base)
+    assert source.archive_url == copy_of(source.url)
     assert str(source.archived_at) == COPY_TIME
     assert source.archive_error == ""
     assert source.history.latest().history_change_reason == "Saved by Save Page Now"
@@ -116,7 +117,7 @@ def test_a_failure_is_retried_then_the_copy_recorded(fake_archive, people):
     tasks.wait_for_threads()
     assert fake_archive.requests == [saved(source.url)] * 3
     source.refresh_from_db()
-    assert source.archive_url == copy_of(source.url, fake_archive.base)
+    assert source.archive_url == copy_of(source.url)
     assert source.archive_error == ""
 
 
@@ -149,7 +150,43 @@ def test_a_page_blocked_by_robots_is_not_retried(fake_archive, people):
     tasks.wait_for_threads()
     assert len(fake_archive.requests) == 1
     source.refresh_from_db()
-    assert source.archive_error == f"Save Page Now refused: {robots}"
+    assert source.archive_error == (
+        "Save Page Now refused: the site's robots.txt does not allow it."
+    )
+
+
+@in_process
+def test_another_error_save_page_now_names_is_shown_and_retried(fake_archive, people):
+    problem = "LiveDocumentNotAvailableException: Could not connect to the page"
+    fake_archive.answers = [(200, [("X-Archive-Wayback-Runtime-Error", problem)])]
+    event, source = ready_draft()
+    publish_in_admin(people[1], event)
+    tasks.wait_for_threads()
+    assert len(fake_archive.requests) == 2
+    source.refresh_from_db()
+    assert (source.archive_url, source.archive_error) == (copy_of(source.url), "")
+
+
+@in_process
+@pytest.mark.parametrize(
+    "status, error, tries",
+    [
+        (403, "Save Page Now answered 403 Forbidden.", 1),
+        (404, "Save Page Now answered 404 Not Found.", 1),
+        (520, "Save Page Now answered 520.", 3),
+        (200, "Save Page Now answered 200 but named no copy.", 3),
+    ],
+)
+def test_an_answer_without_a_copy_says_what_came_back_and_retries_only_what_may_pass(
+    fake_archive, people, status, error, tries
+):
+    fake_archive.answers = [(status, [])] * 3
+    event, source = ready_draft()
+    publish_in_admin(people[1], event)
+    tasks.wait_for_threads()
+    assert len(fake_archive.requests) == tries
+    source.refresh_from_db()
+    assert (source.archive_url, source.archive_error) == ("", error)
 
 
 @in_process
@@ -161,7 +198,7 @@ def test_an_archive_that_hangs_is_a_recorded_failure(fake_archive, people, setti
     publish_in_admin(people[1], event)
     tasks.wait_for_threads()
     source.refresh_from_db()
-    assert source.archive_error == "Save Page Now did not answer (ReadTimeoutError)."
+    assert source.archive_error == "Save Page Now did not answer (ReadTimeout)."
 
 
 @in_process
@@ -193,7 +230,7 @@ def test_a_curator_archives_a_source_now_from_its_page(fake_archive, people):
     tasks.wait_for_threads()
     assert "Asked the Internet Archive to save 1 source(s)." in response.content.decode()
     assert fake_archive.requests == [saved(source.url)]
-    assert Source.objects.get(pk=source.pk).archive_url == copy_of(source.url, fake_archive.base)
+    assert Source.objects.get(pk=source.pk).archive_url == copy_of(source.url)
 
 
 @in_process
@@ -254,7 +291,7 @@ def test_publishing_queues_archiving_that_a_worker_does(
     work(redis_queue)
     source.refresh_from_db()
     assert fake_archive.requests == [saved(source.url)]
-    assert source.archive_url == copy_of(source.url, fake_archive.base)
+    assert source.archive_url == copy_of(source.url)
 
 
 def test_the_queue_retries_a_failure_then_records_the_copy(
@@ -268,7 +305,7 @@ def test_the_queue_retries_a_failure_then_records_the_copy(
     source.refresh_from_db()
     assert len(fake_archive.requests) == 2
     assert (source.archive_url, source.archive_error) == (
-        copy_of(source.url, fake_archive.base),
+        copy_of(source.url),
         "",
     )
 
@@ -352,7 +389,7 @@ def test_a_source_newly_cited_by_a_published_event_is_archived(fake_archive, peo
 
     assert fake_archive.requests == [saved(added.url)]
     added.refresh_from_db()
-    assert added.archive_url == copy_of(added.url, fake_archive.base)
+    assert added.archive_url == copy_of(added.url)
 
 
 @in_process
