@@ -177,8 +177,10 @@ class DeclaredFilter:
     others. references names the model an unknown slug is looked up in, and the list to see.
     tally(rows, value, data) narrows the published events' tally (models.PublishedTally) the
     same way, or returns None where the tally cannot say (its keys are too coarse); True
-    means the effect itself does, for a filter of a column the tally keeps. A filter with an
-    effect and no tally is counted from the events.
+    means the effect itself does, for a filter of a column the tally keeps. types(types,
+    value) narrows event types the same way, for a filter of types alone, which the tallies
+    by type answer (models.PublishedTypeMonth, PublishedTypePlace). A filter with an effect
+    and neither is counted from the events.
     """
 
     def __init__(
@@ -189,10 +191,12 @@ class DeclaredFilter:
         place=None,
         references=None,
         tally=None,
+        types=None,
         **kwargs,
     ):
         self.effect = effect
         self.tally = effect if tally is True else tally
+        self.types = types
         self.example = example
         self.place = place
         self.references = references
@@ -367,6 +371,7 @@ class EventFilterSet(django_filters.FilterSet):
     )  # read by date_from and date_to
     type = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.filter(event_type__slug__in=slugs),
+        types=lambda types, slugs: types.filter(slug__in=slugs),
         example=["account-removal"],
         place=Place(_("Type"), 6, choices=True),
         references=(EventType, "/api/v1/event-types/"),
@@ -374,6 +379,7 @@ class EventFilterSet(django_filters.FilterSet):
     )
     category = ValuesFilter(
         effect=lambda queryset, slugs, data: queryset.in_categories(slugs),
+        types=lambda types, slugs: types.filter(category__slug__in=slugs),
         example=["content-control"],
         place=Place(_("Category"), 5, choices=True),
         references=(EventCategory, "/api/v1/event-types/"),
@@ -484,6 +490,19 @@ class EventFilterSet(django_filters.FilterSet):
                 if rows is None:
                     return None
         return rows
+
+    def tallied_types(self):
+        """Return the event types these events are all and only the published events of, for
+        the tallies by type; None where no filter is of types, or one is of something else."""
+        data = self.form.cleaned_data
+        types = None
+        for name, filter_ in self.filters.items():
+            value = data.get(name)
+            if filter_.effect is not None and value not in (None, "", []):
+                if filter_.types is None:
+                    return None
+                types = filter_.types(EventType.objects.all() if types is None else types, value)
+        return types
 
     @property
     def sort_order(self):

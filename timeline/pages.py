@@ -619,10 +619,13 @@ def _aggregates(request, filterset, query):
 
 def _counted(filterset):
     # From the tally where the filters are of what it keeps (none, country, verification,
-    # whole months begun in): a few thousand rows, not every match.
-    tally = filterset.tally()
+    # whole months begun in), or from the tallies by type where they are of types and
+    # categories alone: a few thousand rows, not every match.
+    tally, types = filterset.tally(), filterset.tallied_types()
     if tally is not None:
         days, countries = stats.tallied(tally)
+    elif types is not None:
+        days, countries = stats.tallied_by_type(types)
     else:
         days, countries = stats.per_day_and_country(filterset.qs)
     return {

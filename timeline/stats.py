@@ -6,7 +6,14 @@ from django.utils.translation import gettext
 from django_countries import countries
 
 from events.choices import EventStatus, Role, Verification
-from events.models import Actor, EventCategory, EventType, Platform
+from events.models import (
+    Actor,
+    EventCategory,
+    EventType,
+    Platform,
+    PublishedTypeMonth,
+    PublishedTypePlace,
+)
 
 GROUPS = (
     "month",
@@ -23,12 +30,15 @@ GROUPS = (
 ONE_GROUP_PER_EVENT = {"month", "year", "type", "category", "country", "verification"}
 
 
-def grouped(events, group_by, tally=None):
+def grouped(events, group_by, tally=None, types=None):
     """Return [{key, label, count}] for a filtered QuerySet of published events; from the
-    same events' rows of the tally where the filters have them (EventFilterSet.tally) and
-    the grouping is one the tally keeps."""
+    same events' rows of the tally where the filters have them (EventFilterSet.tally), or
+    from the tallies by type where the events are those of some types (tallied_types), and
+    the grouping is one that tally keeps."""
     if tally is not None and group_by in TALLIED:
         return TALLIED[group_by](tally)
+    if types is not None and group_by in TALLIED_BY_TYPE:
+        return TALLIED_BY_TYPE[group_by](types)
     return STATS[group_by](events)
 
 
@@ -145,6 +155,20 @@ def tallied(rows):
     if connections[rows.db].vendor != "postgresql":
         return _tallied_months(rows), _tallied_countries(rows)
     return _days_and_places(rows, "month", "SUM(events)", ("events",))
+
+
+def tallied_by_type(types):
+    """Return what per_day_and_country returns, for the published events of some types (a
+    QuerySet of EventType), from the tallies by type: two sums of a few hundred rows each."""
+    return _type_months(types), _tallied_countries(_type_places(types))
+
+
+def _type_months(types):
+    return _tallied_months(PublishedTypeMonth.objects.filter(event_type__in=types))
+
+
+def _type_places(types):
+    return PublishedTypePlace.objects.filter(event_type__in=types)
 
 
 def _days_and_places(rows, day, count, read):
@@ -273,4 +297,10 @@ TALLIED = {
     "year": lambda rows: by_period(_tallied_months(rows), with_month=False),
     "country": _tallied_countries,
     "verification": _tallied_verification,
+}
+# The groupings the tallies by type keep, for the events of some types (see grouped).
+TALLIED_BY_TYPE = {
+    "month": lambda types: by_period(_type_months(types), with_month=True),
+    "year": lambda types: by_period(_type_months(types), with_month=False),
+    "country": lambda types: _tallied_countries(_type_places(types)),
 }

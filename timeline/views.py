@@ -400,7 +400,8 @@ class StatsView(PublicReadMixin, APIView):
                 {"group_by": [f"Required; one of {', '.join(stats.GROUPS)}."]}
             )
         events = StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
-        rows = stats.grouped(events, group_by, self.filterset.tally())
+        filters = self.filterset
+        rows = stats.grouped(events, group_by, filters.tally(), filters.tallied_types())
         total = stats.total(events, group_by, rows)
         return Response({"group_by": group_by, "total": total, "results": rows})
 

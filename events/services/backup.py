@@ -50,13 +50,15 @@ INSERT_ROWS = 1000  # rows held and inserted at once while restoring
 # Rebuilt by migrate (content types, permissions), or transient: sessions, django-axes'
 # login attempts and lockouts. Apps not installed here are simply absent.
 EXCLUDED_APPS = {"contenttypes", "sessions", "axes"}
-# The public change log and the published events' tally are the database's own (triggers
+# The public change log and the published events' tallies are the database's own (triggers
 # write them as rows are restored).
 EXCLUDED_MODELS = {
     "auth.permission",
     "events.publicchange",
     "events.publicversion",
     "events.publishedtally",
+    "events.publishedtypemonth",
+    "events.publishedtypeplace",
 }
 
 

@@ -406,8 +406,14 @@ def test_populated_database_steps_back_to_the_workflow_migration_and_forward_unc
 
 
 # Derived by the database's triggers, and rebuilt (with new ids) by the migrations that
-# create them: the public change log (0011) and the published events' tally (0020).
-LOG_TABLES = {"events_publicchange", "events_publicversion", "events_publishedtally"}
+# create them: the public change log (0011) and the published events' tallies (0020, 0024).
+LOG_TABLES = {
+    "events_publicchange",
+    "events_publicversion",
+    "events_publishedtally",
+    "events_publishedtypemonth",
+    "events_publishedtypeplace",
+}
 
 
 def without_log(by_table):
