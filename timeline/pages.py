@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.utils import flatatt
 from django.http import Http404
@@ -539,16 +539,6 @@ def _listed_events():
     return (
         Event.objects.published()
         .select_related("event_type__category")
-        .prefetch_related(
-            # What the list shows of them: whole rows were a third of the Python a page took.
-            Prefetch("platforms", Platform.objects.only("slug", "name")),
-            Prefetch(
-                "actor_roles",
-                EventActor.objects.select_related("actor").only(
-                    "event_id", "role", "actor__slug", "actor__name"
-                ),
-            ),
-        )
         .annotate(source_count=Coalesce(Subquery(sources), 0))
     )
 
@@ -559,7 +549,31 @@ def _page_events(page, _sort_field):
     every match (a year oldest first: 0.2 ms against 446 ms at a million events)."""
     ids = list(page.values_list("pk", flat=True))
     found = _listed_events().in_bulk(ids)
-    return [found[pk] for pk in ids if pk in found]
+    events = [found[pk] for pk in ids if pk in found]
+    _name_platforms_and_actors(events)
+    return events
+
+
+def _name_platforms_and_actors(events):
+    """Give each listed event the platforms (slug, name) and actors (slug, name, role) the
+    list names, in the order it names them.
+
+    Read as plain values: prefetching made a model instance of each platform, role and
+    actor (some 450 a page) and a related manager for each event, 9 ms of a page's Python.
+    """
+    listed = {event.pk: event for event in events}
+    for event in events:
+        event.platform_names, event.actor_names = [], []
+    platforms = Event.platforms.through.objects.filter(event__in=list(listed))
+    for event, slug, name in platforms.order_by("platform__name").values_list(
+        "event", "platform__slug", "platform__name"
+    ):
+        listed[event].platform_names.append((slug, name))
+    roles = EventActor.objects.filter(event__in=list(listed)).order_by(
+        "event", "role", "actor__name"
+    )
+    for event, role, slug, name in roles.values_list("event", "role", "actor__slug", "actor__name"):
+        listed[event].actor_names.append((slug, name, role))
 
 
 def _grouped(events, sort_order):

@@ -137,12 +137,15 @@ def _phrase(name, language):
 def platform_links(event):
     """Return "Platforms: WeChat, Weibo" with each name a link to its page, or nothing.
 
+    The names are the event's platform_names and actor_names, which the list reads for the
+    page's events together (timeline.pages._name_platforms_and_actors).
+
     This and actor_links are written here, not as loops in the template: a page of 50
     events names some 200 actors and platforms, and the template's tags and filters for
     each name were nearly half the time the list took to render (13 of 29 ms)."""
     language = translation.get_language()
     url = _url_with_key("platform-page", language, get_script_prefix())
-    links = [_link(url, platform.slug, platform.name) for platform in event.platforms.all()]
+    links = [_link(url, slug, name) for slug, name in event.platform_names]
     return _named_links("platforms", links, language)
 
 
@@ -154,11 +157,11 @@ def actor_links(event):
     in_brackets = _phrase("in brackets", language)
     roles = {}  # "(enforced)", once per role
     links = []
-    for role in event.actor_roles.all():
-        if role.role not in roles:
-            label = escape(choice_label(role.role, "role").lower())
-            roles[role.role] = f'<span class="role">{in_brackets % {"text": label}}</span>'
-        links.append(f"{_link(url, role.actor.slug, role.actor.name)} {roles[role.role]}")
+    for slug, name, role in event.actor_names:
+        if role not in roles:
+            label = escape(choice_label(role, "role").lower())
+            roles[role] = f'<span class="role">{in_brackets % {"text": label}}</span>'
+        links.append(f"{_link(url, slug, name)} {roles[role]}")
     return _named_links("actors", links, language)
 
 
