@@ -512,6 +512,26 @@ def test_each_bar_of_the_chart_narrows_the_list_to_its_own_events(client):
     assert sum(counted.values()) == 5
 
 
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "Short.",
+        "x" * 240,
+        "x" * 241,
+        "word " * 60,
+        "e\u0301" * 240,  # 480 code points that NFC makes 240 characters
+        "q\u0301" * 200,  # 400 code points NFC cannot compose, 200 characters shown
+        "q\u0301" * 241,
+    ],
+)
+def test_a_summary_is_cut_as_djangos_truncator_cuts_it(summary):
+    from django.utils.text import Truncator
+
+    from timeline.templatetags.timeline_text import first_sentence
+
+    assert first_sentence(summary) == Truncator(summary.strip()).chars(240)
+
+
 def test_each_listed_event_shows_its_first_sentence_verification_and_sources(client):
     event = EventFactory(
         published=True,

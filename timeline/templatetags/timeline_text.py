@@ -2,6 +2,7 @@
 
 import functools
 import re
+import unicodedata
 
 from django import template
 from django.urls import get_script_prefix, reverse
@@ -9,8 +10,8 @@ from django.utils import translation
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
-from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 from django_countries import countries
 
 from events.choices import DATA_LANGUAGE, Role, Verification
@@ -33,14 +34,23 @@ def first_sentence(text):
     """Return the first sentence of a summary, or its first words when it has none."""
     text = (text or "").strip()
     match = SENTENCE_END.match(text)
-    sentence = match[1] if match else text
+    sentence = unicodedata.normalize("NFC", match[1] if match else text)
+    if len(sentence) <= LONGEST:
+        return sentence  # what Truncator returns, without translating its ellipsis each time
     return Truncator(sentence).chars(LONGEST)
 
 
 @register.filter
 def event_date(event):
     """Return an event's date in words in the page's language ("c. April 2014", 约2014年4月)."""
-    return describe(event.date_text)
+    return _described(event.date_text, translation.get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _described(date_text, language):
+    # In the active language, which is `language`; a page of 50 events parsed and
+    # translated 50 dates, most of them alike.
+    return describe(date_text)
 
 
 @register.filter
@@ -57,12 +67,13 @@ def place_name(event):
     """Return a place in words in the active language, from PLACE_FIELDS in a mapping (the
     event's JSON in a feed, or its fields on a page): the one phrase both say."""
     is_global, country, locality = (event[name] for name in PLACE_FIELDS)
+    language = translation.get_language()
     if is_global:
-        return gettext("Global")
-    name = _country_name(getattr(country, "code", country), translation.get_language())
+        return _phrase("global", language)
+    name = _country_name(getattr(country, "code", country), language)
     if not locality:
         return name
-    return gettext("%(locality)s, %(country)s") % {"locality": locality, "country": name}
+    return _phrase("locality, country", language) % {"locality": locality, "country": name}
 
 
 @functools.cache
@@ -125,6 +136,8 @@ PHRASES = {
     "actors": _("Actors:"),
     "in brackets": pgettext_lazy("in brackets", "(%(text)s)"),
     "between names": pgettext_lazy("between names in a list", ", "),
+    "global": _("Global"),
+    "locality, country": _("%(locality)s, %(country)s"),
 }
 
 
