@@ -564,14 +564,13 @@ def _name_platforms_and_actors(events):
     listed = {event.pk: event for event in events}
     for event in events:
         event.platform_names, event.actor_names = [], []
-    platforms = Event.platforms.through.objects.filter(event__in=list(listed))
+    ids = list(listed)
+    platforms = Event.platforms.through.objects.filter(event__in=ids)
     for event, slug, name in platforms.order_by("platform__name").values_list(
         "event", "platform__slug", "platform__name"
     ):
         listed[event].platform_names.append((slug, name))
-    roles = EventActor.objects.filter(event__in=list(listed)).order_by(
-        "event", "role", "actor__name"
-    )
+    roles = EventActor.objects.filter(event__in=ids).order_by("event", "role", "actor__name")
     for event, role, slug, name in roles.values_list("event", "role", "actor__slug", "actor__name"):
         listed[event].actor_names.append((slug, name, role))
 
