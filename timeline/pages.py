@@ -36,6 +36,7 @@ from events.models import (
     EventActor,
     EventCategory,
     EventType,
+    NameUse,
     Platform,
 )
 
@@ -134,7 +135,6 @@ NAMED = {
 }
 SUGGESTED_NAMES = 30
 DERIVED_SECONDS = 3600  # filter lists and counts: keyed by the data version, never stale
-RANKED_SECONDS = 900  # the ranking of the most used names, whatever the version
 CLOSEST_NAMES = 3
 
 
@@ -219,31 +219,17 @@ def _public_names(model):
 
 
 def _most_used(name, model):
-    """Return the names of the public references most events use.
-
-    The ranking counts every link (drafts too: a suggestion only), which at a million events
-    costs half a second; it moves slowly, so it is kept for a while whatever the data
-    version, and only what is public now is shown from it.
-    """
-    ids = cache.get_or_set(
-        f"timeline:most-used:{name}", lambda: _ranked(name, model), RANKED_SECONDS
+    """Return the names of the public references most links use (drafts' too: a suggestion
+    only), ranked from their counts, which the database's triggers keep (NameUse)."""
+    ranked = (
+        NameUse.objects.filter(kind=name, links__gt=0)
+        .order_by("-links", "named_id")
+        .values_list("named_id", flat=True)
     )
+    ids = list(ranked[: SUGGESTED_NAMES * 2])
     names = dict(model.objects.filter(pk__in=ids).public().values_list("pk", "name"))
     shown = [names[pk] for pk in ids if pk in names]
     return sorted(set(shown[:SUGGESTED_NAMES]), key=str.casefold)
-
-
-def _ranked(name, model):
-    through = {"actor": EventActor, "platform": Event.platforms.through, "tag": Event.tags.through}
-    column = f"{model._meta.model_name}_id"
-    counted = (
-        through[name]
-        .objects.values(column)
-        .annotate(n=Count("id"))
-        .order_by("-n", column)
-        .values_list(column, flat=True)
-    )
-    return list(counted[: SUGGESTED_NAMES * 2])
 
 
 def read_names(params, lists):

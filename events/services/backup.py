@@ -50,8 +50,8 @@ INSERT_ROWS = 1000  # rows held and inserted at once while restoring
 # Rebuilt by migrate (content types, permissions), or transient: sessions, django-axes'
 # login attempts and lockouts. Apps not installed here are simply absent.
 EXCLUDED_APPS = {"contenttypes", "sessions", "axes"}
-# The public change log and the published events' tallies are the database's own (triggers
-# write them as rows are restored).
+# The public change log, the published events' tallies and the names' use are the
+# database's own (triggers write them as rows are restored).
 EXCLUDED_MODELS = {
     "auth.permission",
     "events.publicchange",
@@ -59,6 +59,7 @@ EXCLUDED_MODELS = {
     "events.publishedtally",
     "events.publishedtypemonth",
     "events.publishedtypeplace",
+    "events.nameuse",
 }
 
 

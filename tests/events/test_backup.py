@@ -32,8 +32,8 @@ from tests.factories import UserFactory
 # What a backup leaves out, said independently of the code under test: rebuilt by migrate
 # (content types, permissions) or transient (sessions, django-axes lockouts).
 LEFT_OUT_APPS = {"contenttypes", "sessions", "axes"}
-# The public change log and the published events' tallies are written by the database's
-# triggers as rows are restored.
+# The public change log, the published events' tallies and the names' use are written by
+# the database's triggers as rows are restored.
 LEFT_OUT_MODELS = {
     "auth.permission",
     "events.publicchange",
@@ -41,6 +41,7 @@ LEFT_OUT_MODELS = {
     "events.publishedtally",
     "events.publishedtypemonth",
     "events.publishedtypeplace",
+    "events.nameuse",
 }
 EVENT_ROW = b'{"model":"events.event",'
 
@@ -266,6 +267,7 @@ def test_backup_holds_every_table_but_derived_and_transient_ones(sqlite_trip):
         "events.publishedtally",
         "events.publishedtypemonth",
         "events.publishedtypeplace",
+        "events.nameuse",
     } & set(header["models"])
     assert header["migrations"]["events"] == backup.code_migrations()["events"]
     assert header["database_vendor"] == "sqlite"

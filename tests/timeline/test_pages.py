@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -186,7 +185,6 @@ def test_timeline_page_runs_a_fixed_number_of_queries(client):
             event = EventFactory(published=True)
             event.platforms.add(PlatformFactory())
             EventActorFactory(event=event)
-        cache.clear()  # the ranking of the most used names is kept for a while
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/").status_code == 200
         return len(captured)
