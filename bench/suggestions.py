@@ -35,22 +35,24 @@ KEPT = (
 )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(module="bench.suggestions", doc=__doc__, measured=None):
+    """Run measured(repeat) in a child process under the bench's production settings, on
+    the bench's PostgreSQL database (shared by the in-process benchmarks)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--measure", action="store_true", help="(in the child process)")
     options = parser.parse_args()
     if options.measure:
-        measure(options.repeat)
+        (measured or measure)(options.repeat)
         return
     database = os.environ.get("BENCH_DATABASE", "timeline_bench")
     url = f"postgres://postgres@127.0.0.1:5432/{database}"
-    command = [sys.executable, "-m", "bench.suggestions", "--measure"]
-    command += ["--repeat", str(options.repeat)]
+    command = [sys.executable, "-m", module, "--measure", "--repeat", str(options.repeat)]
     sys.exit(subprocess.run(command, cwd=ROOT, env=production_env(url, 0, 1)).returncode)
 
 
 def timed(repeat, function, *args):
+    """Return the p50 and the fastest of repeat calls, in milliseconds."""
     took = []
     for _ in range(repeat):
         started = time.perf_counter()

@@ -504,6 +504,22 @@ class EventFilterSet(django_filters.FilterSet):
                 types = filter_.types(EventType.objects.all() if types is None else types, value)
         return types
 
+    def searched_word(self):
+        """Return the one word searched for where a search of one word is the only filter
+        (the published events' words count it: stats.word_days_and_places); None otherwise.
+        A search of several words finds each one's matches and keeps those in all, which the
+        words' index cannot do better than the events' own."""
+        data = self.form.cleaned_data
+        applied = [
+            name
+            for name, filter_ in self.filters.items()
+            if filter_.effect is not None and data.get(name) not in (None, "", [])
+        ]
+        if applied != ["q"]:
+            return None
+        terms = query_words(data["q"])
+        return terms[0] if len(terms) == 1 else None
+
     @property
     def sort_order(self):
         """Return the ordering asked for: date, -date, updated or -updated."""

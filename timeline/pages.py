@@ -617,21 +617,28 @@ def _aggregates(request, filterset, query):
 
 
 def _counted(filterset):
-    # From the tally where the filters are of what it keeps (none, country, verification,
-    # whole months begun in), or from the tallies by type where they are of types and
-    # categories alone: a few thousand rows, not every match.
-    tally, types = filterset.tally(), filterset.tallied_types()
-    if tally is not None:
-        days, countries = stats.tallied(tally)
-    elif types is not None:
-        days, countries = stats.tallied_by_type(types)
-    else:
-        days, countries = stats.per_day_and_country(filterset.qs)
+    days, countries = _days_and_countries(filterset)
     return {
         "years": stats.by_period(days, with_month=False),
         "months": stats.by_period(days, with_month=True),
         "countries": countries,
     }
+
+
+def _days_and_countries(filterset):
+    # From the tally where the filters are of what it keeps (none, country, verification,
+    # whole months begun in), or from the tallies by type where they are of types and
+    # categories alone: a few thousand rows, not every match. A search of one word alone
+    # reads the published events' words, not each match's row.
+    tally = filterset.tally()
+    if tally is not None:
+        return stats.tallied(tally)
+    types = filterset.tallied_types()
+    if types is not None:
+        return stats.tallied_by_type(types)
+    word = filterset.searched_word()
+    counted = stats.word_days_and_places(word, filterset.qs.db) if word else None
+    return counted or stats.per_day_and_country(filterset.qs)
 
 
 def _places(rows, query):

@@ -30,15 +30,20 @@ GROUPS = (
 ONE_GROUP_PER_EVENT = {"month", "year", "type", "category", "country", "verification"}
 
 
-def grouped(events, group_by, tally=None, types=None):
+def grouped(events, group_by, tally=None, types=None, word=None):
     """Return [{key, label, count}] for a filtered QuerySet of published events; from the
-    same events' rows of the tally where the filters have them (EventFilterSet.tally), or
-    from the tallies by type where the events are those of some types (tallied_types), and
-    the grouping is one that tally keeps."""
+    same events' rows of the tally where the filters have them (EventFilterSet.tally), from
+    the tallies by type where the events are those of some types (tallied_types), or from
+    the published events' words where they are those of a search of one word
+    (searched_word), and the grouping is one that source keeps."""
     if tally is not None and group_by in TALLIED:
         return TALLIED[group_by](tally)
     if types is not None and group_by in TALLIED_BY_TYPE:
         return TALLIED_BY_TYPE[group_by](types)
+    if word is not None and group_by in BY_WORD:
+        counted = word_days_and_places(word, events.db)
+        if counted is not None:
+            return BY_WORD[group_by](*counted)
     return STATS[group_by](events)
 
 
@@ -183,13 +188,49 @@ def _days_and_places(rows, day, count, read):
     )
     with connections[rows.db].cursor() as cursor:
         cursor.execute(sql, params)
-        counted = cursor.fetchall()
+        return _days_and_places_read(cursor.fetchall())
+
+
+def _days_and_places_read(counted):
+    """Return (days, places) from GROUPING SETS rows: (by place, day, country, is_global, n)."""
     days = sorted((when, n) for by_place, when, _, _, n in counted if not by_place)
     places = sorted(
         ((country, is_global, n) for by_place, _, country, is_global, n in counted if by_place),
         key=lambda place: (-place[2], place[0]),
     )
     return days, [_country_row(*place) for place in places]
+
+
+# A search of one word, counted from the published events' words (migration 0026): the
+# words it begins are a range of the index, which carries each event's day and place, and an
+# event with two such words ("blogger", "blogging") counts once.
+WORD_COUNTS = """
+SELECT GROUPING(date_earliest), date_earliest, country, is_global, COUNT(*) FROM (
+    SELECT DISTINCT event_id, date_earliest, country, is_global FROM events_publishedword
+    WHERE word LIKE %s
+) AS matched
+GROUP BY GROUPING SETS ((date_earliest), (country, is_global))
+"""
+
+
+def word_days_and_places(word, using):
+    """Return what per_day_and_country returns for the published events a search of one
+    word finds, from the published events' words: an index-only scan, where counting the
+    events reads each match's row (225 ms for 31,465 matches at a million events, 50 ms
+    here). None where they cannot say: on SQLite, which has no such table, and for a word
+    PostgreSQL's parser reads otherwise than events.search does (its query would not be the
+    one prefix the table is read by)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    prefix = f"'{word}':*"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_tsquery('simple', %s)::text", [prefix])
+        if cursor.fetchone()[0] != prefix:
+            return None
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        cursor.execute(WORD_COUNTS, [f"{escaped}%"])
+        return _days_and_places_read(cursor.fetchall())
 
 
 # The countries of published events, found by skipping along the (status, country) index
@@ -303,4 +344,10 @@ TALLIED_BY_TYPE = {
     "month": lambda types: by_period(_type_months(types), with_month=True),
     "year": lambda types: by_period(_type_months(types), with_month=False),
     "country": lambda types: _tallied_countries(_type_places(types)),
+}
+# The groupings the published events' words keep, from word_days_and_places' days and places.
+BY_WORD = {
+    "month": lambda days, places: by_period(days, with_month=True),
+    "year": lambda days, places: by_period(days, with_month=False),
+    "country": lambda days, places: places,
 }

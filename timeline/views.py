@@ -401,7 +401,9 @@ class StatsView(PublicReadMixin, APIView):
             )
         events = StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
         filters = self.filterset
-        rows = stats.grouped(events, group_by, filters.tally(), filters.tallied_types())
+        rows = stats.grouped(
+            events, group_by, filters.tally(), filters.tallied_types(), filters.searched_word()
+        )
         total = stats.total(events, group_by, rows)
         return Response({"group_by": group_by, "total": total, "results": rows})
 

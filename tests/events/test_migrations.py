@@ -406,8 +406,8 @@ def test_populated_database_steps_back_to_the_workflow_migration_and_forward_unc
 
 
 # Derived by the database's triggers, and rebuilt (with new ids) by the migrations that
-# create them: the public change log (0011), the published events' tallies (0020, 0024) and
-# the names' use (0025).
+# create them: the public change log (0011), the published events' tallies (0020, 0024), the
+# names' use (0025) and the published events' words (0026, PostgreSQL only).
 LOG_TABLES = {
     "events_publicchange",
     "events_publicversion",
@@ -415,6 +415,7 @@ LOG_TABLES = {
     "events_publishedtypemonth",
     "events_publishedtypeplace",
     "events_nameuse",
+    "events_publishedword",
 }
 
 

@@ -337,7 +337,7 @@ def _counts_events(sql):
         ({"verification": "corroborated"}, "events_publishedtally"),
         ({"country": "IR", "date_from": "2014", "date_match": "begins"}, "events_publishedtally"),
         ({"category": "category-0"}, "events_publishedtypemonth"),
-        ({"q": "event"}, "events_event"),
+        ({"q": "event", "country": "CN"}, "events_event"),
     ],
 )
 def test_the_timeline_page_counts_from_it(varied, client, query, source):

@@ -1,0 +1,80 @@
+"""A search's counts by day and place: from the published events' words against counting the
+events, on the bench's PostgreSQL database (a million events).
+
+    .venv/bin/python -m bench.words              # BENCH_DATABASE, or timeline_bench
+    .venv/bin/python -m bench.words --repeat 15
+
+For each word the pages bench searches (bench.pages.WORDS): the chart's days and the map's
+places counted from the events (the baseline: the events' own GROUPING SETS query, which
+reads each match's row) and from events_publishedword (migration 0026), which must give the
+same counts. Then what its triggers add to writes, in transactions rolled back: an edit of
+one event's text, an edit that moves no word, and 1,000 events retracted, published again
+and moved to another country in one statement each. Run `bin/bench` first (it migrates);
+where autovacuum is off, `VACUUM ANALYZE events_publishedword` after the migration.
+"""
+
+from bench.pages import WORDS
+from bench.suggestions import main, timed
+
+MOVES = {
+    "one event's text edited": "UPDATE events_event SET search_text = search_text || ' edited' "
+    "WHERE id = (SELECT MAX(id) FROM events_event WHERE status = 'published')",
+    "one event's update time only": "UPDATE events_event SET updated_at = now() "
+    "WHERE id = (SELECT MAX(id) FROM events_event WHERE status = 'published')",
+    "1,000 events retracted": "UPDATE events_event SET status = 'draft', "
+    "first_published_at = NULL WHERE id IN (SELECT id FROM events_event "
+    "WHERE status = 'published' ORDER BY id DESC LIMIT 1000)",
+    "1,000 events published": "UPDATE events_event SET status = 'published', "
+    "first_published_at = now() WHERE id IN (SELECT id FROM events_event "
+    "WHERE status = 'draft' ORDER BY id DESC LIMIT 1000)",
+    "1,000 events moved to Hong Kong": "UPDATE events_event SET country = 'HK' "
+    "WHERE id IN (SELECT id FROM events_event WHERE status = 'published' "
+    "AND country <> 'HK' AND NOT is_global ORDER BY id LIMIT 1000)",
+}
+
+
+def measure(repeat):
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    from events.models import Event
+    from timeline import stats
+
+    published = Event.objects.published()
+    print(f"{Event.objects.count():,} events; p50 and fastest of {repeat} runs, in process")
+    for word in WORDS:
+        events = published.matching(word)
+        if stats.word_days_and_places(word, "default") != stats.per_day_and_country(events):
+            raise SystemExit(f"q={word}: the words count otherwise than the events")
+        before = timed(repeat, stats.per_day_and_country, events)
+        after = timed(repeat, stats.word_days_and_places, word, "default")
+        print(
+            f"  q={word} ({events.count():,} events): counted from the events "
+            f"{before[0]:.1f} ms (fastest {before[1]:.1f}), from the words {after[0]:.1f} ms "
+            f"(fastest {after[1]:.1f}): {before[0] / after[0]:.1f} times faster"
+        )
+
+    def explained(sql):
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0][0]
+        return plan["Execution Time"], sum(
+            trigger["Time"]
+            for trigger in plan.get("Triggers", [])
+            if trigger["Trigger Name"].startswith("events_event_words")
+        )
+
+    for label, sql in MOVES.items():
+        took = []
+        for _ in range(3):
+            with transaction.atomic():
+                took.append(explained(sql))
+                transaction.set_rollback(True)
+        total, words = sorted(took)[1]
+        print(f"  {label}: {total:.1f} ms, the words' trigger {words:.1f} ms (median of 3)")
+
+
+if __name__ == "__main__":
+    main("bench.words", __doc__, measure)

@@ -1,0 +1,219 @@
+"""The published events' words (migration 0026, PostgreSQL) against the events, and the
+timeline's counts of a one-word search read from them.
+
+The database's triggers keep the table, so every write path is tried: the workflow, an edit
+of the text, the day or the place, an edit of something else, bulk inserts and updates,
+deletions, a flush. After each, the table must hold exactly the words of every published
+event's search vector, with its day and place. Then the chart and the map of a search read
+from it must say what counting the events says.
+"""
+
+import re
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from events.choices import EventStatus
+from events.models import Event
+from events.services import (
+    event_publish,
+    event_retract,
+    event_return_to_draft,
+    event_save,
+    event_search_refresh,
+)
+from tests.factories import CitationFactory, EventFactory
+from timeline import stats
+from timeline.filters import EventFilterSet
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+KEPT = "word, event_id, date_earliest, country, is_global"
+
+
+def rows(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return Counter(cursor.fetchall())
+
+
+def kept():
+    return rows(f"SELECT {KEPT} FROM events_publishedword")
+
+
+def derived():
+    """Each published event's words, read from the events as the table should hold them."""
+    return rows(
+        "SELECT word, id, date_earliest, country, is_global FROM events_event, "
+        "unnest(tsvector_to_array(search_vector)) AS word WHERE status = 'published'"
+    )
+
+
+def agree():
+    return kept() == derived()
+
+
+def indexed(*events):
+    """Write the events' search text, as the admin does after a save, and read it back."""
+    event_search_refresh(event_ids=[event.pk for event in events])
+    for event in events:
+        event.refresh_from_db()
+    return events[0] if len(events) == 1 else events
+
+
+def words_of(event):
+    return {word for word, event_id, *_ in kept() if event_id == event.pk}
+
+
+def test_the_workflow_adds_and_removes_an_events_words(editor):
+    event = indexed(EventFactory(title="Bloggers detained", summary="Two bloggers held."))
+    CitationFactory(event=event)
+    assert not kept()  # a draft's words are not kept
+    event_publish(event=event, user=editor)
+    assert {"bloggers", "detained", "two", "held"} <= words_of(event)
+    assert agree()
+    event_retract(event=event, user=editor, reason="Found to be wrong.")
+    assert not kept() and agree()
+
+
+def test_edits_of_the_text_day_and_place_move_the_words_and_others_do_not(editor):
+    event, other = indexed(
+        EventFactory(published=True, title="Accounts removed", date_text="2014-03"),
+        EventFactory(published=True, title="A law passed", date_text="2013"),
+    )
+    event.title = "Accounts suspended"
+    event_save(event=event)
+    indexed(event)
+    assert "suspended" in words_of(event) and "removed" not in words_of(event)
+    event.date_text = "2015"
+    event.country, event.is_global = "", True
+    event_save(event=event)
+    assert agree()
+    assert {(day.year, country, is_global) for _, _, day, country, is_global in kept()} >= {
+        (2015, "", True)
+    }
+    before = kept()
+    other.verification = "corroborated"  # no word, day or place moves
+    event_save(event=other)
+    assert kept() == before and agree()
+    event_return_to_draft(event=event, user=editor, comment="Not yet.")
+    assert not words_of(event) and agree()
+
+
+def test_bulk_writes_and_deletions():
+    events = indexed(*[EventFactory(published=True, title=f"Closure {n}") for n in range(4)])
+    indexed(EventFactory(title="A draft's words"))  # never counted
+    Event.objects.filter(pk__in=[e.pk for e in events[:2]]).update(country="HK")
+    Event.objects.filter(pk=events[2].pk).update(search_text=" blocked vpn")
+    Event.objects.filter(pk=events[3].pk).update(status=EventStatus.DRAFT)
+    assert agree()
+    assert words_of(events[2]) == {"blocked", "vpn"}
+    Event.objects.bulk_create(
+        Event(
+            title="Copied",
+            search_text=" copied words",
+            date_text="2010",
+            date_earliest="2010-01-01",
+            date_latest="2010-12-31",
+            country="RU",
+            status=EventStatus.PUBLISHED,
+            first_published_at=timezone.now(),
+            public_id=f"RU-2010-9{n:03d}",
+        )
+        for n in range(3)
+    )
+    assert agree()
+    Event.objects.filter(country__in=["RU", "HK"]).delete()
+    assert agree()
+    assert {event_id for _, event_id, *_ in kept()} == {events[2].pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_empties_it():
+    indexed(EventFactory(published=True, title="Words"))
+    assert kept()
+    call_command("flush", interactive=False, verbosity=0)
+    assert not kept()
+
+
+# What a reader sees: the chart and the map of a search of one word.
+
+
+@pytest.fixture
+def searched():
+    texts = [
+        "Bloggers detained in Beijing",
+        "A blogger and a blogging platform",  # two words beginning "blog": counted once
+        "微信公众号被封",
+        "WeChat accounts removed",
+        "Accounts of bloggers closed",
+    ]
+    places = [("CN", False), ("IR", False), ("", True)]
+    for index in range(15):
+        country, is_global = places[index % 3]
+        event = EventFactory(
+            published=index % 7 != 6,  # a few drafts
+            title=texts[index % 5],
+            date_text=["2013", "2014-03", "2014-04~", "2014-03-15/2014-05-02"][index % 4],
+            country=country,
+            is_global=is_global,
+        )
+        indexed(event)
+    assert kept()
+
+
+def _filters(query):
+    filterset = EventFilterSet(data=QueryDict(query), queryset=Event.objects.published())
+    assert filterset.is_valid(), filterset.errors
+    return filterset
+
+
+@pytest.mark.parametrize("query", ["blog", "bloggers", "accounts", "微信", "wech", "nothing"])
+def test_a_words_counts_are_the_events(searched, query):
+    filterset = _filters(f"q={query}")
+    assert filterset.searched_word() is not None
+    read = stats.word_days_and_places(filterset.searched_word(), "default")
+    assert read == stats.per_day_and_country(filterset.qs)
+    assert sum(n for _, n in read[0]) == filterset.qs.count()
+
+
+@pytest.mark.parametrize(
+    "query", ["wechat accounts", "公众号", "blog&country=CN", "blog&date_from=2014", ""]
+)
+def test_other_filters_are_counted_from_the_events(searched, query):
+    assert _filters(f"q={query}").searched_word() is None
+
+
+def test_a_word_postgresql_reads_otherwise_is_counted_from_the_events(searched, client):
+    # events.search keeps "x²" one word; PostgreSQL's parser reads the word "x" in it.
+    assert _filters("q=x²").searched_word() == "x²"
+    assert stats.word_days_and_places("x²", "default") is None
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/", {"q": "x²"}).status_code == 200
+    counts = [q["sql"] for q in queries if "GROUPING SETS" in q["sql"]]
+    assert len(counts) == 1 and "events_publishedword" not in counts[0], counts
+
+
+@pytest.mark.parametrize("group_by", ["month", "year", "country"])
+def test_the_apis_stats_of_a_word_are_the_events(searched, client, group_by):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/stats/", {"q": "blog", "group_by": group_by})
+    assert response.status_code == 200
+    assert response.json()["results"] == stats.STATS[group_by](_filters("q=blog").qs)
+    assert response.json()["total"] == _filters("q=blog").qs.count()
+    assert any("events_publishedword" in q["sql"] for q in queries)
+
+
+def test_the_timeline_page_counts_a_word_from_them(searched, client):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/", {"q": "blog"})
+    assert response.status_code == 200
+    shown = re.search(r'id="result-count">(\d+) events?<', response.content.decode())
+    assert int(shown.group(1)) == _filters("q=blog").qs.count() > 0
+    counts = [q["sql"] for q in queries if "GROUPING SETS" in q["sql"]]
+    assert len(counts) == 1 and "events_publishedword" in counts[0], counts
