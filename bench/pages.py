@@ -11,6 +11,7 @@ of a new version pays for them, and is not among the timed ones (warm-up).
 """
 
 import html
+import itertools
 import json
 import re
 import urllib.parse
@@ -148,6 +149,12 @@ def _first_view_paths(client, each=20):
             ]
         ),
         "a word": paths([{"q": word} for word in WORDS]),
+        # Counted from the events, not the published words (timeline.stats.grouped).
+        "two words": paths([{"q": f"{a} {b}"} for a, b in itertools.pairwise(WORDS)]),
+        "a word and a country or a year": paths(
+            [{"q": word, "country": "CN"} for word in WORDS[:4]]
+            + [{"q": word, "date_from": "2014", "date_to": "2014"} for word in WORDS[4:]]
+        ),
         # The list's worst order (docs/performance.md): most recently updated first, walking
         # the update index past every later year's events to reach the range's.
         "a year, most recently updated first": [
