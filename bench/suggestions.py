@@ -13,14 +13,7 @@ public), and the cost the triggers add to writing links, in transactions rolled 
 docs and the closing notes.
 """
 
-import argparse
-import os
-import statistics
-import subprocess
-import sys
-import time
-
-from bench.server import ROOT, production_env
+from bench.inprocess import main, timed
 
 TOP = 60  # pages.SUGGESTED_NAMES * 2: what the ranking reads
 LINKS = {
@@ -33,32 +26,6 @@ KEPT = (
     "SELECT named_id FROM events_nameuse WHERE kind = %s AND links > 0 "
     "ORDER BY links DESC, named_id LIMIT %s"
 )
-
-
-def main(module="bench.suggestions", doc=__doc__, measured=None):
-    """Run measured(repeat) in a child process under the bench's production settings, on
-    the bench's PostgreSQL database (shared by the in-process benchmarks)."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--measure", action="store_true", help="(in the child process)")
-    options = parser.parse_args()
-    if options.measure:
-        (measured or measure)(options.repeat)
-        return
-    database = os.environ.get("BENCH_DATABASE", "timeline_bench")
-    url = f"postgres://postgres@127.0.0.1:5432/{database}"
-    command = [sys.executable, "-m", module, "--measure", "--repeat", str(options.repeat)]
-    sys.exit(subprocess.run(command, cwd=ROOT, env=production_env(url, 0, 1)).returncode)
-
-
-def timed(repeat, function, *args):
-    """Return the p50 and the fastest of repeat calls, in milliseconds."""
-    took = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function(*args)
-        took.append((time.perf_counter() - started) * 1000)
-    return statistics.median(took), min(took)
 
 
 def measure(repeat):
@@ -119,4 +86,4 @@ def measure(repeat):
 
 
 if __name__ == "__main__":
-    main()
+    main("bench.suggestions", __doc__, measure)

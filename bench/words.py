@@ -13,8 +13,8 @@ and moved to another country in one statement each. Run `bin/bench` first (it mi
 where autovacuum is off, `VACUUM ANALYZE events_publishedword` after the migration.
 """
 
+from bench.inprocess import main, timed
 from bench.pages import WORDS
-from bench.suggestions import main, timed
 
 MOVES = {
     "one event's text edited": "UPDATE events_event SET search_text = search_text || ' edited' "
