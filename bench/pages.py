@@ -149,11 +149,16 @@ def _first_view_paths(client, each=20):
             ]
         ),
         "a word": paths([{"q": word} for word in WORDS]),
-        # Counted from the events, not the published words (timeline.stats.grouped).
+        # Two words that match nothing are listed without a query (pages._listed).
         "two words": paths([{"q": f"{a} {b}"} for a, b in itertools.pairwise(WORDS)]),
         "a word and a country or a year": paths(
             [{"q": word, "country": "CN"} for word in WORDS[:4]]
             + [{"q": word, "date_from": "2014", "date_to": "2014"} for word in WORDS[4:]]
+        ),
+        # Many matches in a range the planner guesses small: paged from the words.
+        "a word over many years": paths(
+            [{"q": word, "date_from": "2005", "date_to": "2020"} for word in WORDS[:4]]
+            + [{"q": word, "date_from": "2010"} for word in WORDS[4:]]
         ),
         # The list's worst order (docs/performance.md): most recently updated first, walking
         # the update index past every later year's events to reach the range's.

@@ -4,17 +4,28 @@ events, on the bench's PostgreSQL database (a million events).
     .venv/bin/python -m bench.words              # BENCH_DATABASE, or timeline_bench
     .venv/bin/python -m bench.words --repeat 15
 
-For each word the pages bench searches (bench.pages.WORDS): the chart's days and the map's
-places counted from the events (the baseline: the events' own GROUPING SETS query, which
-reads each match's row) and from events_publishedword (migration 0026), which must give the
+For each search the pages bench makes (bench.pages.WORDS: each word, each two words in turn,
+and each word with a country or a year): the chart's days and the map's places counted from
+the events (the baseline: the events' own GROUPING SETS query, which reads each match's row)
+and from events_publishedword (migrations 0026 and 0027), which must give the
 same counts. Then what its triggers add to writes, in transactions rolled back: an edit of
 one event's text, an edit that moves no word, and 1,000 events retracted, published again
 and moved to another country in one statement each. Run `bin/bench` first (it migrates);
 where autovacuum is off, `VACUUM ANALYZE events_publishedword` after the migration.
 """
 
+import itertools
+import urllib.parse
+
 from bench.inprocess import main, timed
 from bench.pages import WORDS
+
+SEARCHES = (
+    [{"q": word} for word in WORDS]
+    + [{"q": f"{a} {b}"} for a, b in itertools.pairwise(WORDS)]
+    + [{"q": word, "country": "CN"} for word in WORDS[:4]]
+    + [{"q": word, "date_from": "2014", "date_to": "2014"} for word in WORDS[4:]]
+)
 
 MOVES = {
     "one event's text edited": "UPDATE events_event SET search_text = search_text || ' edited' "
@@ -38,22 +49,28 @@ def measure(repeat):
 
     django.setup()
     from django.db import connection, transaction
+    from django.http import QueryDict
 
     from events.models import Event
     from timeline import stats
+    from timeline.filters import EventFilterSet
 
     published = Event.objects.published()
     print(f"{Event.objects.count():,} events; p50 and fastest of {repeat} runs, in process")
-    for word in WORDS:
-        events = published.matching(word)
-        if stats.word_days_and_places(word, "default") != stats.per_day_and_country(events):
-            raise SystemExit(f"q={word}: the words count otherwise than the events")
+    for search in SEARCHES:
+        query = urllib.parse.urlencode(search)
+        filterset = EventFilterSet(data=QueryDict(query), queryset=published)
+        assert filterset.is_valid(), filterset.errors
+        events, words = filterset.qs, filterset.published_words()
+        if stats.word_days_and_places(words) != stats.per_day_and_country(events):
+            raise SystemExit(f"{query}: the words count otherwise than the events")
         before = timed(repeat, stats.per_day_and_country, events)
-        after = timed(repeat, stats.word_days_and_places, word, "default")
+        after = timed(repeat, stats.word_days_and_places, words)
         print(
-            f"  q={word} ({events.count():,} events): counted from the events "
-            f"{before[0]:.1f} ms (fastest {before[1]:.1f}), from the words {after[0]:.1f} ms "
-            f"(fastest {after[1]:.1f}): {before[0] / after[0]:.1f} times faster"
+            f"  {urllib.parse.unquote_plus(query)} ({events.count():,} events): counted from "
+            f"the events {before[0]:.1f} ms (fastest {before[1]:.1f}), from the words "
+            f"{after[0]:.1f} ms (fastest {after[1]:.1f}): {before[0] / after[0]:.1f} times "
+            "faster"
         )
 
     def explained(sql):

@@ -16,6 +16,7 @@ from .dates import InvalidDate, describe_for_storage, parse_date
 from .links import normalise_url, validate_archive_url
 from .querysets import (
     ActorQuerySet,
+    DatedQuerySet,
     EventCategoryQuerySet,
     EventQuerySet,
     EventTypeQuerySet,
@@ -1308,3 +1309,32 @@ class NameUse(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.named_id}: {self.links}"
+
+
+class PublishedWord(models.Model):
+    """A word of a published event (a lexeme of its search_vector), with the event's days and
+    place: a search's counts by day and by country, read from one index where counting the
+    events reads every match's row. PostgreSQL only (SQLite matches the search text with LIKE
+    and has no such table).
+
+    The table, its index and the triggers that keep it are the migrations' own (0026, 0027):
+    Django only reads it, so the model is not managed. Its rows carry the columns the date
+    and country filters read on the events, which narrow them alike
+    (timeline.filters.EventFilterSet.published_words).
+    """
+
+    pk = models.CompositePrimaryKey("word", "event_id")
+    word = models.TextField(db_collation="C")
+    event_id = models.BigIntegerField()
+    date_earliest = models.DateField()
+    date_latest = models.DateField(null=True)
+    country = models.CharField(max_length=2)
+    is_global = models.BooleanField()
+
+    objects = DatedQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+
+    def __str__(self):
+        return f"{self.word} {self.event_id}"

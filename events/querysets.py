@@ -16,10 +16,9 @@ SPAN = Func(
 )
 
 
-class EventQuerySet(models.QuerySet):
-    def published(self):
-        """Return the events the public may see."""
-        return self.filter(status=EventStatus.PUBLISHED)
+class DatedQuerySet(models.QuerySet):
+    """Rows with an event's date_earliest and date_latest: the events, and the published
+    events' words (models.PublishedWord), which the same date filters narrow."""
 
     def overlapping(self, start=None, end=None):
         """Return events that may have touched any day of [start, end] (either end open).
@@ -56,6 +55,12 @@ class EventQuerySet(models.QuerySet):
         if end is not None:
             queryset = queryset.filter(date_latest__lte=end)
         return queryset
+
+
+class EventQuerySet(DatedQuerySet):
+    def published(self):
+        """Return the events the public may see."""
+        return self.filter(status=EventStatus.PUBLISHED)
 
     def matching(self, query):
         """Return events in whose text every word of the query begins a word (events.search)."""

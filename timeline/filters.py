@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -22,7 +23,16 @@ from rest_framework import exceptions
 
 from events.choices import Role, Verification, english_labels
 from events.dates import InvalidDate, parse_date
-from events.models import Actor, Event, EventCategory, EventType, Platform, PublishedTally, Tag
+from events.models import (
+    Actor,
+    Event,
+    EventCategory,
+    EventType,
+    Platform,
+    PublishedTally,
+    PublishedWord,
+    Tag,
+)
 from events.search import MAX_QUERY_WORDS, query_words
 
 # Every pattern is matched whole (fullmatch) and written so that it means the same to Python
@@ -179,8 +189,10 @@ class DeclaredFilter:
     same way, or returns None where the tally cannot say (its keys are too coarse); True
     means the effect itself does, for a filter of a column the tally keeps. types(types,
     value) narrows event types the same way, for a filter of types alone, which the tallies
-    by type answer (models.PublishedTypeMonth, PublishedTypePlace). A filter with an effect
-    and neither is counted from the events.
+    by type answer (models.PublishedTypeMonth, PublishedTypePlace). words(rows, value, data)
+    narrows the published events' words (models.PublishedWord) the same way; True means the
+    effect itself does, for a filter of columns they keep. A filter with an effect and none
+    of these is counted from the events.
     """
 
     def __init__(
@@ -192,11 +204,13 @@ class DeclaredFilter:
         references=None,
         tally=None,
         types=None,
+        words=None,
         **kwargs,
     ):
         self.effect = effect
         self.tally = effect if tally is True else tally
         self.types = types
+        self.words = effect if words is True else words
         self.example = example
         self.place = place
         self.references = references
@@ -331,6 +345,7 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=PartialDateField,
         effect=lambda queryset, value, data: _range(queryset, data),
         tally=lambda rows, value, data: _tallied_range(rows, data),
+        words=True,
         example="2014",
         place=Place(_("From"), 2, placeholder="2014"),
         help_text="Start of the date range: a year, month or day, such as 2014, 2014-05 or "
@@ -344,6 +359,7 @@ class EventFilterSet(django_filters.FilterSet):
         tally=lambda rows, value, data: (
             rows if data.get("date_from") else _tallied_range(rows, data)
         ),
+        words=True,
         example="2014-05",
         place=Place(_("To"), 3, placeholder="2014-12"),
         help_text="End of the date range, such as 2014 or 2014-05. A month or a year ends on its "
@@ -389,6 +405,7 @@ class EventFilterSet(django_filters.FilterSet):
         field_class=CountryField,
         effect=lambda queryset, codes, data: _filter_countries(queryset, codes),
         tally=True,
+        words=True,
         example=["CN"],
         # A context of its own: django-countries' catalogue, read first, says "Country" (国家).
         place=Place(pgettext_lazy("a filter", "Country"), 7, choices=True),
@@ -438,6 +455,7 @@ class EventFilterSet(django_filters.FilterSet):
     ongoing = FieldFilter(
         field_class=StrictBooleanField,
         effect=lambda queryset, value, data: queryset.filter(date_latest__isnull=value),
+        words=True,
         example="true",
         help_text="true: only events that have not ended; false: only events with an end.",
     )
@@ -450,6 +468,7 @@ class EventFilterSet(django_filters.FilterSet):
     )
     q = TextFilter(
         effect=lambda queryset, value, data: queryset.matching(value),
+        words=lambda rows, value, data: rows,  # each word's rows: EventFilterSet.published_words
         example="wechat accounts",
         place=Place(_("Words"), 1),
         help_text="Words searched in titles, summaries (in English and in the original "
@@ -472,53 +491,54 @@ class EventFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         data = self.form.cleaned_data
-        for name, filter_ in self.filters.items():
-            value = data.get(name)
-            if filter_.effect is not None and value not in (None, "", []):
-                queryset = filter_.effect(queryset, value, data)
+        for filter_, value in self.applied().values():
+            queryset = filter_.effect(queryset, value, data)
         return queryset
+
+    def applied(self):
+        """Return {name: (filter, value)} for the filters given a value that have an effect."""
+        data = self.form.cleaned_data
+        return {
+            name: (filter_, data.get(name))
+            for name, filter_ in self.filters.items()
+            if filter_.effect is not None and data.get(name) not in (None, "", [])
+        }
 
     def tally(self):
         """Return the rows of the published events' tally that count these events by month
         and country, or None where a filter needs the events themselves."""
-        data = self.form.cleaned_data
         rows = PublishedTally.objects.all()
-        for name, filter_ in self.filters.items():
-            value = data.get(name)
-            if filter_.effect is not None and value not in (None, "", []):
-                rows = filter_.tally(rows, value, data) if filter_.tally else None
-                if rows is None:
-                    return None
+        for filter_, value in self.applied().values():
+            rows = filter_.tally(rows, value, self.form.cleaned_data) if filter_.tally else None
+            if rows is None:
+                return None
         return rows
 
     def tallied_types(self):
         """Return the event types these events are all and only the published events of, for
         the tallies by type; None where no filter is of types, or one is of something else."""
-        data = self.form.cleaned_data
         types = None
-        for name, filter_ in self.filters.items():
-            value = data.get(name)
-            if filter_.effect is not None and value not in (None, "", []):
-                if filter_.types is None:
-                    return None
-                types = filter_.types(EventType.objects.all() if types is None else types, value)
+        for filter_, value in self.applied().values():
+            if filter_.types is None:
+                return None
+            types = filter_.types(EventType.objects.all() if types is None else types, value)
         return types
 
-    def searched_word(self):
-        """Return the one word searched for where a search of one word is the only filter
-        (the published events' words count it: stats.word_days_and_places); None otherwise.
-        A search of several words finds each one's matches and keeps those in all, which the
-        words' index cannot do better than the events' own."""
-        data = self.form.cleaned_data
-        applied = [
-            name
-            for name, filter_ in self.filters.items()
-            if filter_.effect is not None and data.get(name) not in (None, "", [])
-        ]
-        if applied != ["q"]:
+    def published_words(self):
+        """Return, for each word searched, the published words' rows that begin with it,
+        narrowed by the other filters, where every filter is one those rows keep (a search
+        with or without a range of days or countries); None otherwise. Their events in common
+        are the matches (stats.word_days_and_places). PostgreSQL only: SQLite has no such
+        table."""
+        terms = query_words(self.form.cleaned_data.get("q") or "")
+        if not terms or connections[self.queryset.db].vendor != "postgresql":
             return None
-        terms = query_words(data["q"])
-        return terms[0] if len(terms) == 1 else None
+        rows = PublishedWord.objects.using(self.queryset.db)
+        for filter_, value in self.applied().values():
+            if filter_.words is None:
+                return None
+            rows = filter_.words(rows, value, self.form.cleaned_data)
+        return {term: rows.filter(word__startswith=term) for term in terms}
 
     @property
     def sort_order(self):

@@ -36,18 +36,21 @@ class SortKey:
     field: str
     descending: bool = False
 
-    def order_by(self, reverse=False):
+    def order_by(self, reverse=False, pk="pk"):
+        """Return the order_by() terms; pk names the field that holds the rows' ids (the
+        event_id of rows that stand for events)."""
         descending = self.descending != reverse
         prefix = "-" if descending else ""
-        return (f"{prefix}{self.field}", f"{prefix}pk")
+        return (f"{prefix}{self.field}", f"{prefix}{pk}")
 
-    def after(self, value, pk, reverse=False):
-        """Return the condition for rows strictly after (value, pk) in this order."""
+    def after(self, value, id_, reverse=False, pk="pk"):
+        """Return the condition for rows strictly after (value, id_) in this order."""
         descending = self.descending != reverse
         beyond = "lt" if descending else "gt"
         # The first term lets the database walk the (field, id) index from the cursor on.
         return Q(**{f"{self.field}__{beyond}e": value}) & (
-            Q(**{f"{self.field}__{beyond}": value}) | Q(**{self.field: value, f"pk__{beyond}": pk})
+            Q(**{f"{self.field}__{beyond}": value})
+            | Q(**{self.field: value, f"{pk}__{beyond}": id_})
         )
 
 

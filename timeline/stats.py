@@ -30,18 +30,18 @@ GROUPS = (
 ONE_GROUP_PER_EVENT = {"month", "year", "type", "category", "country", "verification"}
 
 
-def grouped(events, group_by, tally=None, types=None, word=None):
+def grouped(events, group_by, tally=None, types=None, words=None):
     """Return [{key, label, count}] for a filtered QuerySet of published events; from the
     same events' rows of the tally where the filters have them (EventFilterSet.tally), from
     the tallies by type where the events are those of some types (tallied_types), or from
-    the published events' words where they are those of a search of one word
-    (searched_word), and the grouping is one that source keeps."""
+    the published events' words where they are those of a search, of days and countries
+    or not (published_words), and the grouping is one that source keeps."""
     if tally is not None and group_by in TALLIED:
         return TALLIED[group_by](tally)
     if types is not None and group_by in TALLIED_BY_TYPE:
         return TALLIED_BY_TYPE[group_by](types)
-    if word is not None and group_by in BY_WORD:
-        counted = word_days_and_places(word, events.db)
+    if words is not None and group_by in BY_WORD:
+        counted = word_days_and_places(words)
         if counted is not None:
             return BY_WORD[group_by](*counted)
     return STATS[group_by](events)
@@ -176,17 +176,26 @@ def _type_places(types):
     return PublishedTypePlace.objects.filter(event_type__in=types)
 
 
+PLACED = ("date_earliest", "country", "is_global")
+
+
 def _days_and_places(rows, day, count, read):
     """Count rows per day and per place in one pass (GROUPING SETS); read names the
     columns the count reads beside the day and the place."""
     fields = (day, "country", "is_global", *read)
-    matched, params = rows.order_by().values(*fields).query.sql_with_params()
+    return _matched_days_and_places(rows.order_by().values(*fields), day, count)
+
+
+def _matched_days_and_places(matched, day, count):
+    """Count the rows of a QuerySet of values (day, country, is_global and what count reads)
+    per day and per place, as _days_and_places."""
+    sql, params = matched.query.sql_with_params()
     sql = (
         f"SELECT GROUPING({day}), {day}, country, is_global, {count} "
-        f"FROM ({matched}) AS matched "
+        f"FROM ({sql}) AS matched "
         f"GROUP BY GROUPING SETS (({day}), (country, is_global)) HAVING {count} > 0"
     )
-    with connections[rows.db].cursor() as cursor:
+    with connections[matched.db].cursor() as cursor:
         cursor.execute(sql, params)
         return _days_and_places_read(cursor.fetchall())
 
@@ -201,36 +210,24 @@ def _days_and_places_read(counted):
     return days, [_country_row(*place) for place in places]
 
 
-# A search of one word, counted from the published events' words (migration 0026): the
-# words it begins are a range of the index, which carries each event's day and place, and an
-# event with two such words ("blogger", "blogging") counts once.
-WORD_COUNTS = """
-SELECT GROUPING(date_earliest), date_earliest, country, is_global, COUNT(*) FROM (
-    SELECT DISTINCT event_id, date_earliest, country, is_global FROM events_publishedword
-    WHERE word LIKE %s
-) AS matched
-GROUP BY GROUPING SETS ((date_earliest), (country, is_global))
-"""
-
-
-def word_days_and_places(word, using):
-    """Return what per_day_and_country returns for the published events a search of one
-    word finds, from the published events' words: an index-only scan, where counting the
-    events reads each match's row (q=bloggers, 31,465 matches at a million events: 190 ms
-    from the events, 34 ms here; bench.words). None where they cannot say: on SQLite, which
-    has no such table, and for a word PostgreSQL's parser reads otherwise than events.search
-    does (its query would not be the one prefix the table is read by)."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return None
-    prefix = f"'{word}':*"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_tsquery('simple', %s)::text", [prefix])
-        if cursor.fetchone()[0] != prefix:
+def word_days_and_places(searched):
+    """Return what per_day_and_country returns for the published events a search finds,
+    from the published words' rows each of its words begins (EventFilterSet.published_words,
+    which narrows them to the filter's days and countries): the events all of them hold,
+    counted once each ("blogger" and "blogging" begin "blog" twice in one event). An
+    index-only scan, where counting the events reads each match's row (q=bloggers, 31,465
+    matches at a million events: 190 ms from the events, 34 ms here; bench.words). None
+    where a word is one PostgreSQL's parser reads otherwise than events.search does: the
+    rows it begins are not those its search matches."""
+    terms, rows = list(searched), list(searched.values())
+    wanted = " & ".join(f"'{term}':*" for term in terms)
+    with connections[rows[0].db].cursor() as cursor:
+        cursor.execute("SELECT to_tsquery('simple', %s)::text", [wanted])
+        if cursor.fetchone()[0] != wanted:
             return None
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        cursor.execute(WORD_COUNTS, [f"{escaped}%"])
-        return _days_and_places_read(cursor.fetchall())
+    kept = [each.values("event_id", *PLACED) for each in rows]
+    matched = kept[0].intersection(*kept[1:]) if len(kept) > 1 else kept[0].distinct()
+    return _matched_days_and_places(matched, "date_earliest", "COUNT(*)")
 
 
 # The countries of published events, found by skipping along the (status, country) index

@@ -402,7 +402,7 @@ class StatsView(PublicReadMixin, APIView):
         events = StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
         filters = self.filterset
         rows = stats.grouped(
-            events, group_by, filters.tally(), filters.tallied_types(), filters.searched_word()
+            events, group_by, filters.tally(), filters.tallied_types(), filters.published_words()
         )
         total = stats.total(events, group_by, rows)
         return Response({"group_by": group_by, "total": total, "results": rows})

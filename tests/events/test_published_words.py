@@ -1,13 +1,14 @@
-"""The published events' words (migration 0026, PostgreSQL) against the events, and the
-timeline's counts of a one-word search read from them.
+"""The published events' words (migrations 0026 and 0027, PostgreSQL) against the events,
+and the timeline's counts of a search read from them.
 
 The database's triggers keep the table, so every write path is tried: the workflow, an edit
 of the text, the day or the place, an edit of something else, bulk inserts and updates,
 deletions, a flush. After each, the table must hold exactly the words of every published
-event's search vector, with its day and place. Then the chart and the map of a search read
-from it must say what counting the events says.
+event's search vector, with its days and place. Then the chart and the map of a search read
+from it, alone or narrowed to days and countries, must say what counting the events says.
 """
 
+import datetime
 import re
 from collections import Counter
 
@@ -33,7 +34,7 @@ from timeline.filters import EventFilterSet
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-KEPT = "word, event_id, date_earliest, country, is_global"
+KEPT = "word, event_id, date_earliest, country, is_global, date_latest"
 
 
 def rows(sql):
@@ -49,7 +50,7 @@ def kept():
 def derived():
     """Each published event's words, read from the events as the table should hold them."""
     return rows(
-        "SELECT word, id, date_earliest, country, is_global FROM events_event, "
+        "SELECT word, id, date_earliest, country, is_global, date_latest FROM events_event, "
         "unnest(tsvector_to_array(search_vector)) AS word WHERE status = 'published'"
     )
 
@@ -94,9 +95,13 @@ def test_edits_of_the_text_day_and_place_move_the_words_and_others_do_not(editor
     event.country, event.is_global = "", True
     event_save(event=event)
     assert agree()
-    assert {(day.year, country, is_global) for _, _, day, country, is_global in kept()} >= {
-        (2015, "", True)
-    }
+    assert {
+        (day.year, country, is_global, last) for _, _, day, country, is_global, last in kept()
+    } >= {(2015, "", True, datetime.date(2015, 12, 31))}
+    event.date_text = "2015-01-01/.."  # the same first day, ongoing: the last day moves
+    event_save(event=event)
+    assert agree()
+    assert {last for _, event_id, *_, last in kept() if event_id == event.pk} == {None}
     before = kept()
     other.verification = "corroborated"  # no word, day or place moves
     event_save(event=other)
@@ -159,7 +164,14 @@ def searched():
         event = EventFactory(
             published=index % 7 != 6,  # a few drafts
             title=texts[index % 5],
-            date_text=["2013", "2014-03", "2014-04~", "2014-03-15/2014-05-02"][index % 4],
+            date_text=[
+                "2013",
+                "2014-03",
+                "2014-04~",
+                "2014-03-15/2014-05-02",
+                "2013-06/..",  # ongoing: overlaps 2014, within no range with an end
+                "2014-02/..",
+            ][index % 6],
             country=country,
             is_global=is_global,
         )
@@ -173,26 +185,57 @@ def _filters(query):
     return filterset
 
 
-@pytest.mark.parametrize("query", ["blog", "bloggers", "accounts", "微信", "wech", "nothing"])
-def test_a_words_counts_are_the_events(searched, query):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "blog",
+        "bloggers",
+        "accounts",
+        "微信",
+        "wech",
+        "nothing",
+        "wechat accounts",
+        "blog bloggers",  # one event may hold both
+        "公众号",  # two bigrams
+        "blog&country=CN",
+        "accounts&country=global&country=IR",
+        "blog&date_from=2014",
+        "blog&date_from=2014-04&date_to=2014-04",
+        "blog&date_from=2014&date_to=2014&date_match=within",
+        "accounts&date_to=2014-03&date_match=begins",
+        "blog&ongoing=true",
+        "accounts bloggers&country=CN&date_from=2014-03-20",
+    ],
+)
+def test_a_searchs_counts_are_the_events(searched, query):
     filterset = _filters(f"q={query}")
-    assert filterset.searched_word() is not None
-    read = stats.word_days_and_places(filterset.searched_word(), "default")
+    assert filterset.published_words() is not None
+    read = stats.word_days_and_places(filterset.published_words())
     assert read == stats.per_day_and_country(filterset.qs)
     assert sum(n for _, n in read[0]) == filterset.qs.count()
 
 
+def test_the_counts_narrowed_by_days_and_places_are_not_all_alike(searched):
+    # The cases above would agree if every filter were ignored: these must differ.
+    counts = {
+        query: filterset.qs.count()
+        for query in ("blog", "blog&country=CN", "blog&date_from=2014", "blog&ongoing=true")
+        for filterset in [_filters(f"q={query}")]
+    }
+    assert len(set(counts.values())) == len(counts), counts
+
+
 @pytest.mark.parametrize(
-    "query", ["wechat accounts", "公众号", "blog&country=CN", "blog&date_from=2014", ""]
+    "query",
+    ["blog&verification=corroborated", "blog&updated_since=2020-01-01T00:00:00Z", "", "country=CN"],
 )
 def test_other_filters_are_counted_from_the_events(searched, query):
-    assert _filters(f"q={query}").searched_word() is None
+    assert _filters(query).published_words() is None
 
 
 def test_a_word_postgresql_reads_otherwise_is_counted_from_the_events(searched, client):
     # events.search keeps "x²" one word; PostgreSQL's parser reads the word "x" in it.
-    assert _filters("q=x²").searched_word() == "x²"
-    assert stats.word_days_and_places("x²", "default") is None
+    assert stats.word_days_and_places(_filters("q=x²").published_words()) is None
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/", {"q": "x²"}).status_code == 200
     counts = [q["sql"] for q in queries if "GROUPING SETS" in q["sql"]]
@@ -200,12 +243,13 @@ def test_a_word_postgresql_reads_otherwise_is_counted_from_the_events(searched, 
 
 
 @pytest.mark.parametrize("group_by", ["month", "year", "country"])
-def test_the_apis_stats_of_a_word_are_the_events(searched, client, group_by):
+@pytest.mark.parametrize("query", ["q=blog", "q=blog accounts&country=CN&date_from=2014"])
+def test_the_apis_stats_of_a_search_are_the_events(searched, client, group_by, query):
     with CaptureQueriesContext(connection) as queries:
-        response = client.get("/api/v1/stats/", {"q": "blog", "group_by": group_by})
+        response = client.get(f"/api/v1/stats/?{query}&group_by={group_by}")
     assert response.status_code == 200
-    assert response.json()["results"] == stats.STATS[group_by](_filters("q=blog").qs)
-    assert response.json()["total"] == _filters("q=blog").qs.count()
+    assert response.json()["results"] == stats.STATS[group_by](_filters(query).qs)
+    assert response.json()["total"] == _filters(query).qs.count()
     assert any("events_publishedword" in q["sql"] for q in queries)
 
 

@@ -1,5 +1,6 @@
 """The timeline page over 20,000 generated events: what a reader of a large timeline sees."""
 
+import datetime
 import io
 import re
 from contextlib import ExitStack
@@ -127,3 +128,52 @@ def test_a_range_listed_by_update_is_paged_from_an_index_that_carries_the_spans(
 
     assert ids  # the page lists events of 2012
     assert "Index Only Scan Backward using event_published_updated_idx" in plan, plan
+
+
+def listed_to_the_end(client, url):
+    """Every event the list shows, page after page, and the count it shows on each."""
+    _page, listed, _headings, count, older = page_of(client, url)
+    while older:
+        _page, ids, _headings, page_count, older = page_of(client, "/" + older.lstrip("/"))
+        assert page_count == count
+        listed += ids
+    return listed, count
+
+
+@pytest.mark.parametrize("ordering", ["-date", "date", "-updated"])
+def test_a_search_lists_the_same_events_found_first_or_walked_to(client, ordering, monkeypatch):
+    """On PostgreSQL a search's page in date order is found in the published events' words
+    where it is narrowed by days or countries or its matches are few (pages._listed), and
+    walked to along the list's index where they are many or the order is another. Either
+    way the reader gets every match once, in order, and a search that matches nothing lists
+    nothing."""
+    call_command("load_seed", stdout=io.StringIO())
+    events_generate(count=1500, seed=7, actors=60, platforms=12, sources=200)
+    published = Event.objects.published()
+    key = {"-date": ("-date_earliest", "-id"), "date": ("date_earliest", "id")}
+    searches = {
+        "in": published,
+        "accounts": published,
+        "blocks accounts": published,
+        "in accounts": published,
+        "no such words": published,
+        "in&country=RU&country=global": published.filter(Q(country="RU") | Q(is_global=True)),
+        "in&date_from=2010-03": published.overlapping(datetime.date(2010, 3, 1)),
+    }
+    for search, narrowed in searches.items():
+        words = search.split("&")[0]
+        wanted = list(
+            narrowed.matching(words)
+            .order_by(*key.get(ordering, ("-updated_at", "-id")))
+            .values_list("public_id", flat=True)
+        )
+        url = f"/?q={search.replace(' ', '+')}&ordering={ordering}"
+        for walked_from in (0, len(wanted) + 1, 5000):
+            monkeypatch.setattr("timeline.pages.WALKED_FROM", walked_from)
+            assert listed_to_the_end(client, url) == (wanted, len(wanted)), walked_from
+    assert len(published.matching("in")) > 50 < len(published.matching("accounts")) * 2
+    with CaptureQueriesContext(connection) as queries:
+        page_of(client, f"/?q=accounts+in&ordering={ordering}")  # not yet cached
+    paged = [q["sql"] for q in queries if "LIMIT 51" in q["sql"]]
+    from_words = connection.vendor == "postgresql" and ordering != "-updated"
+    assert any("events_publishedword" in sql for sql in paged) == from_words, paged
