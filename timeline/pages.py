@@ -61,7 +61,6 @@ PAGE_LINKS = {
     "updated": (_("Updated longer ago"), _("Updated more recently")),
 }
 LAST_ID = 2**63 - 1
-WALKED_FROM = 5_000  # matches from which a search alone is paged along the list (_listed)
 DEFAULT_PAGE_ORDERING = "-date"
 CHART_MONTHS_UP_TO_YEARS = 3  # a shorter span is drawn month by month
 CHART_WIDTH, CHART_HEIGHT, CHART_LABELS = 640, 120, 12
@@ -410,7 +409,7 @@ def timeline_page(request):
     counted = valid and _aggregates(request, filterset, query)
     count = valid and sum(row["count"] for row in counted["years"])
     listing = valid and _listing(
-        request, filterset.sort_order, lambda cursor: _listed(filterset, count, cursor)
+        request, filterset.sort_order, lambda cursor: filterset.paged(cursor, PAGE_SIZE, count)
     )
     if not listing or listing.get("error"):
         errors = name_errors or (
@@ -473,42 +472,6 @@ def _listing(request, ordering, events):
             token = pagination.encode_cursor(ordering, direction, value, row[0].pk)
             links.append({"label": label, "rel": rel, "url": _with_cursor(request, token)})
     return {"groups": _grouped(page.rows, ordering), "page_links": links}
-
-
-def _listed(filterset, count, cursor):
-    """Return the filtered events to page through (count of them, the chart's): none where
-    there are none, and those of the page found in the published events' words for a search
-    in date order narrowed by days or countries, or with few matches.
-
-    The list is otherwise read along its index until a page of matches is found, or its
-    matches are all found and sorted, as the planner chooses from its guess of how many
-    match. It guesses a search of several words from each word alone and a range of days
-    from the spans' index, and either guess can send it the long way: q=blocks accounts,
-    no match, walked the whole index (3.2 s at a million events); q=blocks from 2010, 73,039
-    matches guessed as 964, were all read from the table and sorted (1.5 s). The words
-    carry each event's day beside its id, the list's order, so the page is the first
-    matches in that order from one index, at the cost of reading each word's rows once
-    (bench.words). A search alone with many matches is walked: they are dense, and the walk
-    is short (q=prosecutor blocks, 8,601 matches: 17 ms, against 69 ms from the words).
-    """
-    events = filterset.qs
-    if not count:
-        return events.none()
-    words = filterset.published_words()
-    narrowed = len(filterset.applied()) > 1  # by days or countries: the walk is misjudged
-    few = count < WALKED_FROM  # fewer: the walk would be long
-    if not words or not (narrowed or few) or filterset.sort_order not in ("date", "-date"):
-        return events
-    sort = SORT_KEYS[filterset.sort_order]
-    backwards = cursor is not None and cursor.backwards
-    rows = []
-    for each in words.values():
-        if cursor is not None:
-            each = each.filter(sort.after(cursor.value, cursor.pk, backwards, pk="event_id"))
-        rows.append(each.values("date_earliest", "event_id"))
-    matched = rows[0].intersection(*rows[1:]) if len(rows) > 1 else rows[0].distinct()
-    page = matched.order_by(*sort.order_by(backwards, pk="event_id"))[: PAGE_SIZE + 1]
-    return events.filter(pk__in=[row["event_id"] for row in page])
 
 
 def _with_cursor(request, token):

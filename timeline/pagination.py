@@ -193,6 +193,8 @@ class KeysetPagination(BasePagination):
             cursor = decode_cursor(raw, self.ordering) if raw else None
         except InvalidCursor as error:
             raise exceptions.ValidationError({"cursor": [str(error)]}) from None
+        if hasattr(view, "paged"):  # the events to page through from the cursor
+            queryset = view.paged(queryset, cursor, size)
         self.page = keyset_page(queryset, self.ordering, cursor, size, fetch)
         return self.page.rows
 

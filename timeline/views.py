@@ -227,6 +227,10 @@ class EventViewSet(PublicReadMixin, viewsets.GenericViewSet):
     def get_ordering(self):
         return self.filterset.sort_order if self.filterset is not None else "date"
 
+    def paged(self, queryset, cursor, size):
+        """The filtered events to page through from the cursor (EventFilterSet.paged)."""
+        return self.filterset.paged(cursor, size) if self.filterset is not None else queryset
+
     @caching.serve_cached
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())

@@ -140,12 +140,23 @@ def listed_to_the_end(client, url):
     return listed, count
 
 
+def api_listed_to_the_end(client, url):
+    listed = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        listed += [event["id"] for event in response.json()["results"]]
+        url = response.json()["next"]
+    return listed
+
+
 @pytest.mark.parametrize("ordering", ["-date", "date", "-updated"])
 def test_a_search_lists_the_same_events_found_first_or_walked_to(client, ordering, monkeypatch):
     """On PostgreSQL a search's page in date order is found in the published events' words
-    where it is narrowed by days or countries or its matches are few (pages._listed), and
-    walked to along the list's index where they are many or the order is another. Either
-    way the reader gets every match once, in order, and a search that matches nothing lists
+    where it is narrowed by days or countries or its matches are few (EventFilterSet.paged), and
+    walked to along the list's index where they are many or the order is another; the API,
+    which knows no count, finds a page of several words in the words too. Either way the
+    reader gets every match once, in order, and a search that matches nothing lists
     nothing."""
     call_command("load_seed", stdout=io.StringIO())
     events_generate(count=1500, seed=7, actors=60, platforms=12, sources=200)
@@ -169,8 +180,10 @@ def test_a_search_lists_the_same_events_found_first_or_walked_to(client, orderin
         )
         url = f"/?q={search.replace(' ', '+')}&ordering={ordering}"
         for walked_from in (0, len(wanted) + 1, 5000):
-            monkeypatch.setattr("timeline.pages.WALKED_FROM", walked_from)
+            monkeypatch.setattr("timeline.filters.WALKED_FROM", walked_from)
             assert listed_to_the_end(client, url) == (wanted, len(wanted)), walked_from
+        api = f"/api/v1/events/?q={search.replace(' ', '+')}&ordering={ordering}&page_size=40"
+        assert api_listed_to_the_end(client, api) == wanted
     assert len(published.matching("in")) > 50 < len(published.matching("accounts")) * 2
     with CaptureQueriesContext(connection) as queries:
         page_of(client, f"/?q=accounts+in&ordering={ordering}")  # not yet cached
