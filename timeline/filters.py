@@ -531,8 +531,8 @@ class EventFilterSet(django_filters.FilterSet):
         """Return, for each word searched, the published words' rows that begin with it,
         narrowed by the other filters, where every filter is one those rows keep (a search
         with or without a range of days or countries); None otherwise. Their events in common
-        are the matches (stats.word_days_and_places). PostgreSQL only: SQLite has no such
-        table."""
+        are the matches (stats.word_days_and_places, paged). PostgreSQL only: SQLite has no
+        such table."""
         terms = query_words(self.form.cleaned_data.get("q") or "")
         if not terms or connections[self.queryset.db].vendor != "postgresql":
             return None
@@ -541,7 +541,21 @@ class EventFilterSet(django_filters.FilterSet):
             if filter_.words is None:
                 return None
             rows = filter_.words(rows, value, self.form.cleaned_data)
+        if not self._parsed_alike(terms):
+            return None
         return {term: rows.filter(word__startswith=term) for term in terms}
+
+    def _parsed_alike(self, terms):
+        """Whether PostgreSQL's parser reads each word as events.search does: one lexeme,
+        itself. "x²" is one word to events.search and the word "x" to the parser, so its
+        search matches rows no word of the table begins with; such a search is counted and
+        listed from the events."""
+        if not hasattr(self, "_alike"):
+            wanted = " & ".join(f"'{term}':*" for term in terms)
+            with connections[self.queryset.db].cursor() as cursor:
+                cursor.execute("SELECT to_tsquery('simple', %s)::text", [wanted])
+                self._alike = cursor.fetchone()[0] == wanted
+        return self._alike
 
     def paged(self, cursor, size, count=None):
         """Return these events to page through in their order from the cursor, size at a

@@ -640,8 +640,9 @@ def _days_and_countries(filterset):
     if types is not None:
         return stats.tallied_by_type(types)
     words = filterset.published_words()
-    counted = stats.word_days_and_places(words) if words else None
-    return counted or stats.per_day_and_country(filterset.qs)
+    if words is not None:
+        return stats.word_days_and_places(words)
+    return stats.per_day_and_country(filterset.qs)
 
 
 def _places(rows, query):

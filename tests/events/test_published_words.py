@@ -235,11 +235,22 @@ def test_other_filters_are_counted_from_the_events(searched, query):
 
 def test_a_word_postgresql_reads_otherwise_is_counted_from_the_events(searched, client):
     # events.search keeps "x²" one word; PostgreSQL's parser reads the word "x" in it.
-    assert stats.word_days_and_places(_filters("q=x²").published_words()) is None
+    assert _filters("q=x²").published_words() is None
+    assert _filters("q=x² blog&country=CN").published_words() is None
+    assert _filters("q=blog&country=CN").published_words() is not None
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/", {"q": "x²"}).status_code == 200
     counts = [q["sql"] for q in queries if "GROUPING SETS" in q["sql"]]
     assert len(counts) == 1 and "events_publishedword" not in counts[0], counts
+    assert not any("events_publishedword" in q["sql"] for q in queries)  # nor listed
+
+
+def test_a_word_postgresql_reads_otherwise_is_listed_from_the_events(client):
+    event = indexed(EventFactory(published=True, title="Rule x² of the platform"))
+    for query in ("x²", "x² platform"):
+        for path in ("/", "/api/v1/events/"):
+            response = client.get(path, {"q": query, "date_from": "2000"})
+            assert event.public_id in response.content.decode(), (path, query)
 
 
 @pytest.mark.parametrize("group_by", ["month", "year", "country"])

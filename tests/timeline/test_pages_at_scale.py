@@ -131,12 +131,19 @@ def test_a_range_listed_by_update_is_paged_from_an_index_that_carries_the_spans(
 
 
 def listed_to_the_end(client, url):
-    """Every event the list shows, page after page, and the count it shows on each."""
-    _page, listed, _headings, count, older = page_of(client, url)
+    """Every event the list shows, page after page, and the count it shows on each; then
+    the same pages again, back from the last by their links to the page before."""
+    page, listed, _headings, count, older = page_of(client, url)
+    pages = [listed]
     while older:
-        _page, ids, _headings, page_count, older = page_of(client, "/" + older.lstrip("/"))
+        page, ids, _headings, page_count, older = page_of(client, "/" + older.lstrip("/"))
         assert page_count == count
-        listed += ids
+        listed = listed + ids
+        pages.append(ids)
+    for ids in reversed(pages[:-1]):
+        newer = unescape(re.search(r'<a rel="prev" href="([^"]+)">', page)[1])
+        page, back, *_ = page_of(client, "/" + newer.lstrip("/"))
+        assert back == ids
     return listed, count
 
 
