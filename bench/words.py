@@ -1,5 +1,5 @@
-"""A search's counts by day and place: from the published events' words against counting the
-events, on the bench's PostgreSQL database (a million events).
+"""A search's counts by day and place, and its first page: from the published events' words
+against the events, on the bench's PostgreSQL database (a million events).
 
     .venv/bin/python -m bench.words              # BENCH_DATABASE, or timeline_bench
     .venv/bin/python -m bench.words --repeat 15
@@ -7,12 +7,13 @@ events, on the bench's PostgreSQL database (a million events).
 For each search the pages bench makes (bench.pages.WORDS: each word, each two words in turn,
 and each word with a country or a year): the chart's days and the map's places counted from
 the events (the baseline: the events' own GROUPING SETS query, which reads each match's row)
-and from events_publishedword (migrations 0026 and 0027), which must give the
-same counts. Then what its triggers add to writes, in transactions rolled back: an edit of
-one event's text, an edit that moves no word, and 1,000 events retracted, published again
-and moved to another country in one statement each. Run `bin/bench` first (it migrates);
-where autovacuum is off, `VACUUM ANALYZE events_publishedword` after the migration.
-"""
+and from events_publishedword (migrations 0026 and 0027), which must give the same counts.
+Then each search's first page, newest first, walked along the list's index and as
+EventFilterSet.paged finds it (the same ids both ways). Then what the triggers add to
+writes, in transactions rolled back: an edit of one event's text, an edit that moves no
+word, and 1,000 events retracted, published again and moved to another country in one
+statement each. Run `bin/bench` first (it migrates); where autovacuum is off, `VACUUM
+ANALYZE events_publishedword` after the migration."""
 
 import itertools
 import urllib.parse
@@ -26,6 +27,10 @@ SEARCHES = (
     + [{"q": word, "country": "CN"} for word in WORDS[:4]]
     + [{"q": word, "date_from": "2014", "date_to": "2014"} for word in WORDS[4:]]
 )
+# A word over many years (bench.pages): many matches in a range the planner guesses small.
+WIDE = [{"q": word, "date_from": "2005", "date_to": "2020"} for word in WORDS[:4]] + [
+    {"q": word, "date_from": "2010"} for word in WORDS[4:]
+]
 
 MOVES = {
     "one event's text edited": "UPDATE events_event SET search_text = search_text || ' edited' "
@@ -71,6 +76,26 @@ def measure(repeat):
             f"the events {before[0]:.1f} ms (fastest {before[1]:.1f}), from the words "
             f"{after[0]:.1f} ms (fastest {after[1]:.1f}): {before[0] / after[0]:.1f} times "
             "faster"
+        )
+
+    print("A search's first page, newest first: walked along the list's index, or found in")
+    print("the words (EventFilterSet.paged, as the API pages it, knowing no count)")
+    newest = ("-date_earliest", "-id")
+    for search in SEARCHES + WIDE:
+        query = urllib.parse.urlencode(search | {"ordering": "-date"})
+        filterset = EventFilterSet(data=QueryDict(query), queryset=published)
+        assert filterset.is_valid(), filterset.errors
+
+        def page(events):
+            return list(events.order_by(*newest).values_list("pk", flat=True)[:51])
+
+        if page(filterset.paged(None, 50)) != page(filterset.qs):
+            raise SystemExit(f"{query}: the words list otherwise than the events")
+        walked = timed(3, page, filterset.qs)
+        found = timed(repeat, lambda paged=filterset.paged: page(paged(None, 50)))
+        print(
+            f"  {urllib.parse.unquote_plus(query)}: walked {walked[0]:.1f} ms, "
+            f"as paged {found[0]:.1f} ms"
         )
 
     def explained(sql):
