@@ -10,7 +10,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -532,6 +532,11 @@ class EventFilterSet(django_filters.FilterSet):
         filters (PublishedWords), where every filter is one those rows keep (a search with or
         without days or countries); None otherwise. PostgreSQL only: SQLite has no such
         table."""
+        if not hasattr(self, "_published_words"):  # read once for the counts and the list
+            self._published_words = self._read_published_words()
+        return self._published_words
+
+    def _read_published_words(self):
         terms = query_words(self.form.cleaned_data.get("q") or "")
         if not terms or connections[self.queryset.db].vendor != "postgresql":
             return None
@@ -540,21 +545,9 @@ class EventFilterSet(django_filters.FilterSet):
             if filter_.words is None:
                 return None
             rows = filter_.words(rows, value, self.form.cleaned_data)
-        if not self._parsed_alike(terms):
+        if not _parsed_alike(terms, self.queryset.db):
             return None
         return PublishedWords.searched(rows, terms)
-
-    def _parsed_alike(self, terms):
-        """Whether PostgreSQL's parser reads each word as events.search does: one lexeme,
-        itself. "x²" is one word to events.search and the word "x" to the parser, so its
-        search matches rows no word of the table begins with; such a search is counted and
-        listed from the events."""
-        if not hasattr(self, "_alike"):
-            wanted = " & ".join(f"'{term}':*" for term in terms)
-            with connections[self.queryset.db].cursor() as cursor:
-                cursor.execute("SELECT to_tsquery('simple', %s)::text", [wanted])
-                self._alike = cursor.fetchone()[0] == wanted
-        return self._alike
 
     def paged(self, cursor, size, count=None):
         """Return these events to page through in their order from the cursor, size at a
@@ -578,12 +571,13 @@ class EventFilterSet(django_filters.FilterSet):
         events = self.qs
         if count == 0:
             return events.none()
-        words = self.published_words()
-        if not words or self.sort_order not in ("date", "-date"):
-            return events
+        terms = query_words(self.form.cleaned_data.get("q") or "")
         narrowed = len(self.applied()) > 1  # q and days or countries
-        few = len(words.rows) > 1 if count is None else count < WALKED_FROM
-        if not (narrowed or few):
+        few = len(terms) > 1 if count is None else count < WALKED_FROM
+        if not terms or not (narrowed or few) or self.sort_order not in ("date", "-date"):
+            return events
+        words = self.published_words()
+        if words is None:
             return events
         sort = SORT_KEYS[self.sort_order]
         backwards = cursor is not None and cursor.backwards
@@ -596,6 +590,17 @@ class EventFilterSet(django_filters.FilterSet):
     def sort_order(self):
         """Return the ordering asked for: date, -date, updated or -updated."""
         return (self.form.cleaned_data.get("ordering") if self.is_bound else None) or "date"
+
+
+def _parsed_alike(terms, using):
+    """Whether PostgreSQL's parser reads each word as events.search does: one lexeme,
+    itself. "x²" is one word to events.search and the word "x" to the parser, so its search
+    matches rows no word of the table begins with; such a search is counted and listed from
+    the events."""
+    wanted = " & ".join(f"'{term}':*" for term in terms)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT to_tsquery('simple', %s)::text", [wanted])
+        return cursor.fetchone()[0] == wanted
 
 
 @dataclass(frozen=True)
@@ -614,10 +619,8 @@ class PublishedWords:
             # events are made distinct (hashing 95,000 rows costs 60 of 85 ms); "blocks"
             # begins "blocks" alone, which an event holds once. Two probes of the index.
             begun = rows.model.objects.using(rows.db).filter(word__startswith=terms[0])
-            first, last = (
-                begun.order_by(order).values_list("word")[:1] for order in ("word", "-word")
-            )
-            alone = list(first) == list(last)
+            ends = begun.aggregate(first=Min("word"), last=Max("word"))
+            alone = ends["first"] == ends["last"]
             return cls((rows.filter(word__startswith=terms[0]),), alone)
         return cls(tuple(rows.filter(word__startswith=term) for term in terms), False)
 
