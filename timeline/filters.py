@@ -50,7 +50,7 @@ SPACES = " \t"  # around comma-separated values: platform=wechat, weibo
 MAX_VALUES = 50
 MAX_QUERY_LENGTH = 200
 GLOBAL = "global"
-WALKED_FROM = 5_000  # matches from which a search of several words is paged along the list
+WALKED_FROM = 5_000  # matches from which a search alone is walked to (EventFilterSet.paged)
 
 DATE_MATCH_CHOICES = [
     ("overlaps", "the event may have touched the range (default)"),
@@ -553,8 +553,9 @@ class EventFilterSet(django_filters.FilterSet):
         """Return these events to page through in their order from the cursor, size at a
         time (pagination.keyset_page), knowing there are count of them or not: none where
         there are none, and the page's own found in the published events' words for a
-        search in date order narrowed by days or countries, or of several words (where the
-        count is known: with few matches).
+        search in date order narrowed by days or countries, or with fewer than WALKED_FROM
+        matches where the count is known (the timeline's, from its chart), or of several
+        words where it is not (the API's).
 
         The list is otherwise read along its index until a page of matches is found, or its
         matches are all found and sorted, as the planner chooses from its guess of how many
