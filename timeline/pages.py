@@ -620,29 +620,12 @@ def _aggregates(request, filterset, query):
 
 
 def _counted(filterset):
-    days, countries = _days_and_countries(filterset)
+    days, countries = stats.days_and_places(filterset)
     return {
         "years": stats.by_period(days, with_month=False),
         "months": stats.by_period(days, with_month=True),
         "countries": countries,
     }
-
-
-def _days_and_countries(filterset):
-    # From the tally where the filters are of what it keeps (none, country, verification,
-    # whole months begun in), or from the tallies by type where they are of types and
-    # categories alone: a few thousand rows, not every match. A search, narrowed to days
-    # and countries or not, reads the published events' words, not each match's row.
-    tally = filterset.tally()
-    if tally is not None:
-        return stats.tallied(tally)
-    types = filterset.tallied_types()
-    if types is not None:
-        return stats.tallied_by_type(types)
-    words = filterset.published_words()
-    if words is not None:
-        return stats.word_days_and_places(words)
-    return stats.per_day_and_country(filterset.qs)
 
 
 def _places(rows, query):

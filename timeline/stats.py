@@ -1,5 +1,7 @@
 """Counts of published events by one dimension: the API's stats and the timeline's chart."""
 
+from operator import methodcaller
+
 from django.db import connections
 from django.db.models import Count, F, Sum
 from django.utils.translation import gettext
@@ -30,19 +32,28 @@ GROUPS = (
 ONE_GROUP_PER_EVENT = {"month", "year", "type", "category", "country", "verification"}
 
 
-def grouped(events, group_by, tally=None, types=None, words=None):
-    """Return [{key, label, count}] for a filtered QuerySet of published events; from the
-    same events' rows of the tally where the filters have them (EventFilterSet.tally), from
-    the tallies by type where the events are those of some types (tallied_types), or from
-    the published events' words where they are those of a search, of days and countries
-    or not (published_words), and the grouping is one that source keeps."""
-    if tally is not None and group_by in TALLIED:
-        return TALLIED[group_by](tally)
-    if types is not None and group_by in TALLIED_BY_TYPE:
-        return TALLIED_BY_TYPE[group_by](types)
-    if words is not None and group_by in BY_WORD:
-        return BY_WORD[group_by](*word_days_and_places(words))
-    return STATS[group_by](events)
+def grouped(filterset, group_by):
+    """Return [{key, label, count}] for the published events of a filterset
+    (filters.EventFilterSet): from the first source of counts (SOURCES) that keeps the
+    grouping and holds the filters' events, or counted from the events themselves."""
+    for rows_of, groupings, _ in SOURCES:
+        if group_by in groupings:
+            rows = rows_of(filterset)
+            if rows is not None:
+                return groupings[group_by](rows)
+    return STATS[group_by](filterset.qs)
+
+
+def days_and_places(filterset):
+    """Return what per_day_and_country returns (the timeline's chart and map) for the
+    published events of a filterset, from the first source of counts that holds the
+    filters' events (SOURCES): a few thousand rows of a tally or the words' rows of a
+    search, not each match's row; or counted from the events themselves."""
+    for rows_of, _, counted in SOURCES:
+        rows = rows_of(filterset)
+        if rows is not None:
+            return counted(rows)
+    return per_day_and_country(filterset.qs)
 
 
 def total(events, group_by, rows):
@@ -146,12 +157,12 @@ def per_day_and_country(events):
     and the second pass was half of them (2010 at a million events: 45 ms, not 88 ms).
     """
     if connections[events.db].vendor != "postgresql":
-        return per_day(events), grouped(events, "country")
+        return per_day(events), _stats_by_country(events)
     return _days_and_places(events, "date_earliest", "COUNT(*)", ())
 
 
 def tallied(rows):
-    """Return what per_day_and_country returns, from rows of the published events' tally
+    """Return per_day(events) and the events per country: the timeline's chart and map.
     (models.PublishedTally, narrowed by EventFilterSet.tally): the days are the first of
     each month, which by_period folds alike. A sum over a few thousand rows, where counting
     the events reads every match; in one pass on PostgreSQL, as the events are."""
@@ -328,9 +339,17 @@ TALLIED_BY_TYPE = {
     "year": lambda types: by_period(_type_months(types), with_month=False),
     "country": lambda types: _tallied_countries(_type_places(types)),
 }
-# The groupings the published events' words keep, from word_days_and_places' days and places.
+# The groupings the published events' words keep, read from them (see grouped).
 BY_WORD = {
-    "month": lambda days, places: by_period(days, with_month=True),
-    "year": lambda days, places: by_period(days, with_month=False),
-    "country": lambda days, places: places,
+    "month": lambda words: by_period(word_days_and_places(words)[0], with_month=True),
+    "year": lambda words: by_period(word_days_and_places(words)[0], with_month=False),
+    "country": lambda words: word_days_and_places(words)[1],
 }
+# Where counts come from, in the order tried: the rows a filterset finds in the source
+# (None where one of its filters is not of what the source keeps), the groupings read
+# from them, and the chart's days and places read from them.
+SOURCES = (
+    (methodcaller("tally"), TALLIED, tallied),
+    (methodcaller("tallied_types"), TALLIED_BY_TYPE, tallied_by_type),
+    (methodcaller("published_words"), BY_WORD, word_days_and_places),
+)

@@ -404,10 +404,7 @@ class StatsView(PublicReadMixin, APIView):
                 {"group_by": [f"Required; one of {', '.join(stats.GROUPS)}."]}
             )
         events = StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
-        filters = self.filterset
-        rows = stats.grouped(
-            events, group_by, filters.tally(), filters.tallied_types(), filters.published_words()
-        )
+        rows = stats.grouped(self.filterset, group_by)
         total = stats.total(events, group_by, rows)
         return Response({"group_by": group_by, "total": total, "results": rows})
 

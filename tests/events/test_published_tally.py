@@ -284,9 +284,8 @@ def test_the_tally_counts_what_the_events_count(varied, query):
 @pytest.mark.parametrize("group_by", sorted(stats.TALLIED))
 def test_the_api_stats_from_it_are_the_events_stats(varied, client, query, group_by):
     filterset = _filters(query)
-    assert stats.grouped(filterset.qs, group_by, filterset.tally()) == stats.grouped(
-        filterset.qs, group_by
-    )
+    assert filterset.tally() is not None
+    assert stats.grouped(filterset, group_by) == stats.STATS[group_by](filterset.qs)
     response = client.get(f"/api/v1/stats/?group_by={group_by}&{query}")
     assert response.status_code == 200
     assert response.json()["total"] == filterset.qs.count()
@@ -312,8 +311,9 @@ def test_the_tallies_by_type_count_what_the_events_count(varied, query):
 @pytest.mark.parametrize("group_by", sorted(stats.TALLIED_BY_TYPE))
 def test_the_api_stats_by_type_are_the_events_stats(varied, client, query, group_by):
     filterset = _filters(query)
-    by_type = stats.grouped(filterset.qs, group_by, types=filterset.tallied_types())
-    assert by_type == stats.grouped(filterset.qs, group_by)
+    assert filterset.tally() is None and filterset.tallied_types() is not None
+    by_type = stats.grouped(filterset, group_by)
+    assert by_type == stats.STATS[group_by](filterset.qs)
     response = client.get(f"/api/v1/stats/?group_by={group_by}&{query}")
     assert response.status_code == 200
     assert response.json()["results"] == by_type
