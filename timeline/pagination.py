@@ -12,6 +12,7 @@ import datetime
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from django.db.models import Q
 from django.utils.translation import gettext
@@ -165,14 +166,15 @@ def page_size(params):
     return int(raw)
 
 
-def asked_count(queryset, params):
-    """Return the number of rows when count=true is asked (it costs a count), else None."""
+def asked_count(count, params):
+    """Return count(), the number of rows, when count=true is asked (it costs a count), else
+    None."""
     raw = params.get("count")
     if raw is None:
         return None
     if raw not in ("true", "false"):
         raise exceptions.ValidationError({"count": ["true or false."]})
-    return queryset.count() if raw == "true" else None
+    return count() if raw == "true" else None
 
 
 class KeysetPagination(BasePagination):
@@ -187,14 +189,15 @@ class KeysetPagination(BasePagination):
         self.ordering = getattr(view, "get_ordering", lambda: "id")()
         self.sort = SORT_KEYS[self.ordering]
         size = page_size(request.query_params)
-        self.count = asked_count(queryset, request.query_params)
+        counted = getattr(view, "counted", lambda queryset: queryset.count())
+        self.count = asked_count(partial(counted, queryset), request.query_params)
         raw = request.query_params.get(self.cursor_query_param)
         try:
             cursor = decode_cursor(raw, self.ordering) if raw else None
         except InvalidCursor as error:
             raise exceptions.ValidationError({"cursor": [str(error)]}) from None
         if hasattr(view, "paged"):  # the events to page through from the cursor
-            queryset = view.paged(queryset, cursor, size)
+            queryset = view.paged(queryset, cursor, size, self.count)
         self.page = keyset_page(queryset, self.ordering, cursor, size, fetch)
         return self.page.rows
 

@@ -1,6 +1,8 @@
 """Counts of published events by one dimension: the API's stats and the timeline's chart."""
 
+from collections.abc import Callable
 from operator import methodcaller
+from typing import NamedTuple
 
 from django.db import connections
 from django.db.models import Count, F, Sum
@@ -36,11 +38,11 @@ def grouped(filterset, group_by):
     """Return [{key, label, count}] for the published events of a filterset
     (filters.EventFilterSet): from the first source of counts (SOURCES) that keeps the
     grouping and holds the filters' events, or counted from the events themselves."""
-    for rows_of, groupings, _ in SOURCES:
-        if group_by in groupings:
-            rows = rows_of(filterset)
+    for source in SOURCES:
+        if group_by in source.groupings:
+            rows = source.rows_of(filterset)
             if rows is not None:
-                return groupings[group_by](rows)
+                return source.groupings[group_by](rows)
     return STATS[group_by](filterset.qs)
 
 
@@ -49,14 +51,14 @@ def days_and_places(filterset):
     published events of a filterset, from the first source of counts that holds the
     filters' events (SOURCES): a few thousand rows of a tally or the words' rows of a
     search, not each match's row; or counted from the events themselves."""
-    for rows_of, _, counted in SOURCES:
-        rows = rows_of(filterset)
+    for source in SOURCES:
+        rows = source.rows_of(filterset)
         if rows is not None:
-            return counted(rows)
+            return source.days_and_places(rows)
     return per_day_and_country(filterset.qs)
 
 
-def total(events, group_by, rows):
+def total(filterset, group_by, rows):
     """Return how many events the stats cover, without a second pass where one is not needed.
 
     An event falls in exactly one month, year, type, category, country or verification, so
@@ -64,7 +66,17 @@ def total(events, group_by, rows):
     """
     if group_by in ONE_GROUP_PER_EVENT:
         return sum(row["count"] for row in rows)
-    return events.count()
+    return count(filterset)
+
+
+def count(filterset):
+    """Return how many published events a filterset finds: from the first source of counts
+    that holds them (SOURCES), as the chart counts them, or by counting the events."""
+    for source in SOURCES:
+        rows = source.rows_of(filterset)
+        if rows is not None:
+            return source.count(rows)
+    return filterset.qs.count()
 
 
 def _stats_by_date(events, with_month):
@@ -150,7 +162,7 @@ def _stats_by_row(lookup, model, distinct=False):
 
 
 def per_day_and_country(events):
-    """Return per_day(events) and grouped(events, "country"): the timeline's chart and map.
+    """Return per_day(events) and the events per country: the timeline's chart and map.
 
     PostgreSQL counts both in one pass over the matches (GROUPING SETS): for a filter no
     one has asked for since the data changed, the counts are most of what the page costs,
@@ -345,11 +357,36 @@ BY_WORD = {
     "year": lambda words: by_period(word_days_and_places(words)[0], with_month=False),
     "country": lambda words: word_days_and_places(words)[1],
 }
-# Where counts come from, in the order tried: the rows a filterset finds in the source
-# (None where one of its filters is not of what the source keeps), the groupings read
-# from them, and the chart's days and places read from them.
+
+
+class Source(NamedTuple):
+    """A source of counts: the rows a filterset finds in it (None where one of its filters
+    is not of what the source keeps), and what is read from them: the groupings it keeps,
+    the chart's days and places, and how many events they hold."""
+
+    rows_of: Callable
+    groupings: dict
+    days_and_places: Callable
+    count: Callable
+
+
+def _summed(rows):
+    return rows.aggregate(events=Sum("events"))["events"] or 0
+
+
+# Where counts come from, in the order tried.
 SOURCES = (
-    (methodcaller("tally"), TALLIED, tallied),
-    (methodcaller("tallied_types"), TALLIED_BY_TYPE, tallied_by_type),
-    (methodcaller("published_words"), BY_WORD, word_days_and_places),
+    Source(methodcaller("tally"), TALLIED, tallied, _summed),
+    Source(
+        methodcaller("tallied_types"),
+        TALLIED_BY_TYPE,
+        tallied_by_type,
+        lambda types: _summed(PublishedTypeMonth.objects.filter(event_type__in=types)),
+    ),
+    Source(
+        methodcaller("published_words"),
+        BY_WORD,
+        word_days_and_places,
+        lambda words: words.matched(("event_id",)).count(),
+    ),
 )

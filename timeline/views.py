@@ -227,9 +227,17 @@ class EventViewSet(PublicReadMixin, viewsets.GenericViewSet):
     def get_ordering(self):
         return self.filterset.sort_order if self.filterset is not None else "date"
 
-    def paged(self, queryset, cursor, size):
-        """The filtered events to page through from the cursor (EventFilterSet.paged)."""
-        return self.filterset.paged(cursor, size) if self.filterset is not None else queryset
+    def counted(self, queryset):
+        """How many filtered events there are, counted as the timeline's chart counts them
+        (stats.count)."""
+        return stats.count(self.filterset) if self.filterset is not None else queryset.count()
+
+    def paged(self, queryset, cursor, size, count):
+        """The filtered events to page through from the cursor, knowing how many there are
+        or not (EventFilterSet.paged)."""
+        if self.filterset is None:
+            return queryset
+        return self.filterset.paged(cursor, size, count)
 
     @caching.serve_cached
     def list(self, request, *args, **kwargs):
@@ -403,9 +411,10 @@ class StatsView(PublicReadMixin, APIView):
             raise exceptions.ValidationError(
                 {"group_by": [f"Required; one of {', '.join(stats.GROUPS)}."]}
             )
-        events = StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
+        # Refuses unknown parameters and bad values, and sets self.filterset.
+        StrictFilterBackend().filter_queryset(request, self.get_queryset(), self)
         rows = stats.grouped(self.filterset, group_by)
-        total = stats.total(events, group_by, rows)
+        total = stats.total(self.filterset, group_by, rows)
         return Response({"group_by": group_by, "total": total, "results": rows})
 
 
@@ -468,7 +477,7 @@ class ChangeView(PublicReadMixin, APIView):
             changes = changes.filter(seq__gt=after)
         if since is not None:
             changes = changes.filter(at__gte=since)
-        total = pagination.asked_count(changes, request.query_params)
+        total = pagination.asked_count(changes.count, request.query_params)
         rows = list(
             changes.order_by("seq").values_list("seq", "event_id", "public_id", "at")[: size + 1]
         )

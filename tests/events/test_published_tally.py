@@ -374,3 +374,16 @@ def test_the_countries_readers_can_pick_are_those_of_published_events(varied):
     published = Event.objects.published().exclude(country="")
     assert stats.published_countries() == sorted(set(published.values_list("country", flat=True)))
     assert stats.published_countries() == ["CN", "IR"]
+
+
+@pytest.mark.parametrize("query", ANSWERED + ANSWERED_BY_TYPE + NOT_ANSWERED)
+def test_the_apis_count_is_the_events_count(varied, client, query):
+    # Read from the tally, the tallies by type or the events: the same number each way,
+    # and the same events listed; the fixture's drafts in none.
+    query = re.sub("type=account-removal", "type=type-0", query)
+    events = _filters(query).qs
+    response = client.get(f"/api/v1/events/?{query}&count=true&page_size=1000")
+    assert response.status_code == 200
+    assert response.json()["count"] == events.count() == len(response.json()["results"])
+    total = client.get(f"/api/v1/stats/?{query}&group_by=platform").json()["total"]
+    assert total == events.count()

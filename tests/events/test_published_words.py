@@ -272,3 +272,22 @@ def test_the_timeline_page_counts_a_word_from_them(searched, client):
     assert int(shown.group(1)) == _filters("q=blog").qs.count() > 0
     counts = [q["sql"] for q in queries if "GROUPING SETS" in q["sql"]]
     assert len(counts) == 1 and "events_publishedword" in counts[0], counts
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["blog", "accounts", "wechat accounts", "nothing", "blog&country=CN", "微信&date_from=2014"],
+)
+def test_the_apis_count_of_a_search_is_read_from_them(searched, client, query):
+    events = _filters(f"q={query}").qs
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/events/?q={query}&count=true&page_size=50")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == events.count()
+    assert [event["id"] for event in body["results"]] == list(
+        events.order_by("date_earliest", "id").values_list("public_id", flat=True)
+    )
+    assert any("events_publishedword" in q["sql"] for q in queries)
+    stats_total = client.get(f"/api/v1/stats/?q={query}&group_by=platform").json()["total"]
+    assert stats_total == events.count()
