@@ -10,7 +10,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Max, Min, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -545,17 +545,18 @@ class EventFilterSet(django_filters.FilterSet):
             if filter_.words is None:
                 return None
             rows = filter_.words(rows, value, self.form.cleaned_data)
-        if not _parsed_alike(terms, self.queryset.db):
+        begun = _begun(terms, self.queryset.db)
+        if begun is None:
             return None
-        return PublishedWords.searched(rows, terms)
+        return PublishedWords.searched(rows, terms, begun)
 
     def paged(self, cursor, size, count=None):
         """Return these events to page through in their order from the cursor, size at a
         time (pagination.keyset_page), knowing there are count of them or not: none where
         there are none, and the page's own found in the published events' words for a
-        search in date order narrowed by days or countries, or with fewer than WALKED_FROM
-        matches where the count is known (the timeline's, from its chart), or of several
-        words where it is not (the API's).
+        search in date order that is narrowed by days or countries, is of several words, or
+        has fewer than WALKED_FROM matches where the count is known (the timeline's, from
+        its chart). Many matches of several words that each begin others are walked to.
 
         The list is otherwise read along its index until a page of matches is found, or its
         matches are all found and sorted, as the planner chooses from its guess of how many
@@ -563,29 +564,29 @@ class EventFilterSet(django_filters.FilterSet):
         days from the spans' index, and either guess can send it the long way: q=blocks
         accounts, no match, walked the whole index (3.2 s at a million events); q=blocks from
         2010, 73,039 matches guessed as 964, were all read from the table and sorted (1.5 s).
-        The words carry each event's day beside its id, the list's order, so the page is the
-        first matches in that order from one index, at the cost of reading each word's rows
-        once (bench.words). A search of one word alone is guessed well; with many matches of
-        several words the walk is short (q=prosecutor blocks, 8,601 matches: 17 ms, against
-        69 ms from the words), which only a known count tells.
+        Each word's rows are in the list's order (migration 0028), so the page of words that
+        each begin only themselves is a merge of their rows from the cursor, which stops at
+        the page's end (q=prosecutor blocks, 8,601 matches: under a millisecond; no match:
+        the words' rows once, 40 ms). Words that begin others (blog: blogger, blogging) are
+        matched whole and sorted (PublishedWords.first), which a search of one word alone
+        does not need: the planner guesses it well.
         """
         events = self.qs
         if count == 0:
             return events.none()
         terms = query_words(self.form.cleaned_data.get("q") or "")
         narrowed = len(self.applied()) > 1  # q and days or countries
-        few = len(terms) > 1 if count is None else count < WALKED_FROM
-        if not terms or not (narrowed or few) or self.sort_order not in ("date", "-date"):
+        several = len(terms) > 1
+        few = count is not None and count < WALKED_FROM
+        if not terms or not (narrowed or several or few) or self.sort_order not in SORTED:
             return events
         words = self.published_words()
-        if words is None:
+        if words is None or (count is not None and not (narrowed or few or words.in_order)):
             return events
         sort = SORT_KEYS[self.sort_order]
         backwards = cursor is not None and cursor.backwards
         beyond = cursor and sort.after(cursor.value, cursor.pk, backwards, pk="event_id")
-        matched = words.matched(("date_earliest", "event_id"), beyond)
-        page = matched.order_by(*sort.order_by(backwards, pk="event_id"))[: size + 1]
-        return events.filter(pk__in=[row["event_id"] for row in page])
+        return events.filter(pk__in=words.first(size + 1, sort, backwards, beyond))
 
     @property
     def sort_order(self):
@@ -593,45 +594,114 @@ class EventFilterSet(django_filters.FilterSet):
         return (self.form.cleaned_data.get("ordering") if self.is_bound else None) or "date"
 
 
-def _parsed_alike(terms, using):
-    """Whether PostgreSQL's parser reads each word as events.search does: one lexeme,
-    itself. "x²" is one word to events.search and the word "x" to the parser, so its search
-    matches rows no word of the table begins with; such a search is counted and listed from
-    the events."""
+SORTED = ("date", "-date")  # the orders the published words keep (EventFilterSet.paged)
+
+
+def _begun(terms, using):
+    """Return, for each word searched, the first and last words of the published words'
+    index it begins (None, None where it begins none); or None where PostgreSQL's parser
+    reads a word otherwise than events.search does: "x²" is one word to events.search and
+    the word "x" to the parser, so its search matches rows no word of the table begins
+    with, and is counted and listed from the events. One query: four probes of the index
+    per word."""
     wanted = " & ".join(f"'{term}':*" for term in terms)
+    ends = ", ".join(
+        f"(SELECT {end}(word) FROM {PublishedWord._meta.db_table} WHERE word LIKE %s)"
+        for _term in terms
+        for end in ("MIN", "MAX")
+    )
+    begins = [_like_prefix(term) for term in terms for _end in ("MIN", "MAX")]
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT to_tsquery('simple', %s)::text", [wanted])
-        return cursor.fetchone()[0] == wanted
+        cursor.execute(f"SELECT to_tsquery('simple', %s)::text, {ends}", [wanted, *begins])
+        parsed, *found = cursor.fetchone()
+    if parsed != wanted:
+        return None
+    return list(zip(found[::2], found[1::2], strict=True))
+
+
+def _like_prefix(term):
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
 
 
 @dataclass(frozen=True)
 class PublishedWords:
-    """The published words' rows each word of a search begins (one QuerySet of
+    """The published words' rows of each word of a search (one QuerySet of
     models.PublishedWord per word), of which the events all hold are the matches: what
-    stats.word_days_and_places counts and EventFilterSet.paged lists."""
+    stats.word_days_and_places counts and EventFilterSet.paged lists.
+
+    A word that begins one word of the index only ("blocks", or "wech": "wechat") reads that
+    word's rows: one per event, in the list's order (migration 0028). One that begins
+    several ("blog": "blogger", "blogging") reads them all, in which an event may appear
+    once per word and the order is the words'."""
 
     rows: tuple
-    alone: bool  # one word, and the only word of the index it begins: no event twice
+    in_order: bool  # every word begins one word only: the rows of each are in the list's order
+    db: str
 
     @classmethod
-    def searched(cls, rows, terms):
-        if len(terms) == 1:
-            # "blog" begins "blogger" and "blogging", which one event may both hold, so its
-            # events are made distinct (hashing 95,000 rows costs 60 of 85 ms); "blocks"
-            # begins "blocks" alone, which an event holds once. Two probes of the index.
-            begun = rows.model.objects.using(rows.db).filter(word__startswith=terms[0])
-            ends = begun.aggregate(first=Min("word"), last=Max("word"))
-            alone = ends["first"] == ends["last"]
-            return cls((rows.filter(word__startswith=terms[0]),), alone)
-        return cls(tuple(rows.filter(word__startswith=term) for term in terms), False)
+    def searched(cls, rows, terms, begun):
+        read = []
+        for term, (first, last) in zip(terms, begun, strict=True):
+            alone = first == last  # or both None: the word begins none, and matches nothing
+            read.append(
+                rows.filter(word=first or term) if alone else rows.filter(word__startswith=term)
+            )
+        in_order = all(first == last for first, last in begun)
+        return cls(tuple(read), in_order, rows.db)
 
     def matched(self, fields, where=None):
-        """Return the values (fields) of the events all the words' rows hold (those where
-        the condition holds, if one is given), once each."""
-        kept = [rows.filter(where or Q()).values(*fields) for rows in self.rows]
-        if len(kept) > 1:
-            return kept[0].intersection(*kept[1:])
-        return kept[0] if self.alone else kept[0].distinct()
+        """Return (sql, params) that select the values (fields, of the event's own columns) of
+        the events all the words' rows hold (those where the condition holds, if one is
+        given), once each. Words in order are joined on the event's day and id, which the
+        database merges along their rows as the list is ordered; others are intersected,
+        which reads and hashes every row."""
+        kept = [rows.filter(where or Q()).order_by() for rows in self.rows]
+        if len(kept) == 1:
+            matched = kept[0].values(*fields)
+            return (matched if self.in_order else matched.distinct()).query.sql_with_params()
+        if not self.in_order:
+            matched = (
+                kept[0].values(*fields).intersection(*(rows.values(*fields) for rows in kept[1:]))
+            )
+            return matched.query.sql_with_params()
+        first, *others = (
+            rows.values(
+                *dict.fromkeys((*JOINED, *fields) if index == 0 else JOINED)
+            ).query.sql_with_params()
+            for index, rows in enumerate(kept)
+        )
+        sql = f"SELECT {', '.join(f'w0.{field}' for field in fields)} FROM ({first[0]}) AS w0"
+        params = list(first[1])
+        for index, (other, other_params) in enumerate(others, start=1):
+            sql += f" JOIN ({other}) AS w{index} USING ({', '.join(JOINED)})"
+            params.extend(other_params)
+        return sql, params
+
+    def count(self):
+        """Return how many events the words' rows all hold."""
+        sql, params = self.matched(("event_id",))
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS matched", params)
+            return cursor.fetchone()[0]
+
+    def first(self, size, sort, backwards=False, beyond=None):
+        """Return the ids of the first size matches in the list's order (a SortKey of the
+        earliest day, reversed or not), those beyond the cursor's condition if one is given."""
+        ordered = ", ".join(
+            f"{field[1:]} DESC" if field.startswith("-") else field
+            for field in sort.order_by(backwards, pk="event_id")
+        )
+        sql, params = self.matched(("date_earliest", "event_id"), beyond)
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT event_id FROM ({sql}) AS matched ORDER BY {ordered} LIMIT %s",
+                [*params, size],
+            )
+            return [event_id for (event_id,) in cursor.fetchall()]
+
+
+JOINED = ("date_earliest", "event_id")  # the published words' order, the list's (PublishedWords)
 
 
 def _filter_countries(queryset, codes):

@@ -201,19 +201,19 @@ def _days_and_places(rows, day, count, read):
     """Count rows per day and per place in one pass (GROUPING SETS); read names the
     columns the count reads beside the day and the place."""
     fields = (day, "country", "is_global", *read)
-    return _matched_days_and_places(rows.order_by().values(*fields), day, count)
+    sql, params = rows.order_by().values(*fields).query.sql_with_params()
+    return _matched_days_and_places(sql, params, rows.db, day, count)
 
 
-def _matched_days_and_places(matched, day, count):
-    """Count the rows of a QuerySet of values (day, country, is_global and what count reads)
+def _matched_days_and_places(sql, params, using, day, count):
+    """Count the rows that a query selects (day, country, is_global and what count reads)
     per day and per place, as _days_and_places."""
-    sql, params = matched.query.sql_with_params()
     sql = (
         f"SELECT GROUPING({day}), {day}, country, is_global, {count} "
         f"FROM ({sql}) AS matched "
         f"GROUP BY GROUPING SETS (({day}), (country, is_global)) HAVING {count} > 0"
     )
-    with connections[matched.db].cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return _days_and_places_read(cursor.fetchall())
 
@@ -235,8 +235,8 @@ def word_days_and_places(searched):
     counted once each (filters.PublishedWords.matched). An index-only scan, where counting
     the events reads each match's row (q=bloggers, 31,465 matches at a million events: 190
     ms from the events, 34 ms here; bench.words)."""
-    matched = searched.matched(("event_id", "date_earliest", "country", "is_global"))
-    return _matched_days_and_places(matched, "date_earliest", "COUNT(*)")
+    sql, params = searched.matched(("event_id", "date_earliest", "country", "is_global"))
+    return _matched_days_and_places(sql, params, searched.db, "date_earliest", "COUNT(*)")
 
 
 # The countries of published events, found by skipping along the (status, country) index
@@ -387,6 +387,6 @@ SOURCES = (
         methodcaller("published_words"),
         BY_WORD,
         word_days_and_places,
-        lambda words: words.matched(("event_id",)).count(),
+        methodcaller("count"),
     ),
 )

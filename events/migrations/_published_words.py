@@ -145,12 +145,30 @@ def build(schema_editor, kept):
     schema_editor.execute(_create(kept))
     schema_editor.execute(added(kept, "events_event", "e", "e.status = 'published'"))
     carried = [column for column in kept if column not in KEY]
-    included = f" INCLUDE ({', '.join(carried)})" if carried else ""
-    schema_editor.execute(
-        f"CREATE INDEX publishedword_idx ON {TABLE} (word, {', '.join(KEY)}, event_id)"
-        + included
-    )
+    schema_editor.execute(_index("publishedword_idx", KEY, carried))
     schema_editor.execute(f"ANALYZE {TABLE}")
+
+
+def _index(name, key, carried):
+    included = f" INCLUDE ({', '.join(carried)})" if carried else ""
+    return f"CREATE INDEX {name} ON {TABLE} (word, {', '.join(key)}, event_id){included}"
+
+
+def reindexed(key, carried, before):
+    """Return the operation that indexes the table by (word, *key, event_id), carrying the
+    other columns, in place of the index before gives as (key, carried); PostgreSQL only.
+    Writes to the table, and so publications, wait for the index to be built."""
+
+    def swap(schema_editor, key, carried):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(_index("publishedword_idx_new", key, carried))
+            schema_editor.execute("DROP INDEX publishedword_idx")
+            schema_editor.execute("ALTER INDEX publishedword_idx_new RENAME TO publishedword_idx")
+
+    return migrations.RunPython(
+        lambda apps, schema_editor: swap(schema_editor, key, carried),
+        lambda apps, schema_editor: swap(schema_editor, *before),
+    )
 
 
 def rebuilt(kept, before=None):
