@@ -1317,7 +1317,7 @@ class PublishedWord(models.Model):
     events reads every match's row. PostgreSQL only (SQLite matches the search text with LIKE
     and has no such table).
 
-    The table, its index and the triggers that keep it are the migrations' own (0026, 0027):
+    The table, its index and the triggers that keep it are the migrations' own (0026 to 0028):
     Django only reads it, so the model is not managed. Its rows carry the columns the date
     and country filters read on the events, which narrow them alike
     (timeline.filters.EventFilterSet.published_words).

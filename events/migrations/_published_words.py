@@ -1,11 +1,13 @@
-"""The published events' words on PostgreSQL (migrations 0026 and 0027): the table, its
-index and its triggers, written for the columns each word's row keeps beside it.
+"""The published events' words on PostgreSQL (migrations 0026, 0027 and 0028): the table,
+its index and its triggers, written for the columns each word's row keeps beside it.
 
 Each published event's words (the lexemes of its search_vector) with what the counts of a
 search read: its day and place (0026), and its last day (0027), so that a search narrowed to a
 country or a range of days is counted from the same index. A row is found again by its word,
-event, day and place, the index's key; the other columns it keeps are carried by the index
-(INCLUDE) so that every count is an index-only scan.
+event, day and place (KEY). The index is keyed by the word, the day and the event: each
+word's rows in the list's order (0028; 0026 and 0027 keyed the place too). The other
+columns it keeps are carried by the index (INCLUDE) so that every count is an index-only
+scan.
 
 Kept by triggers on the events table, as the tallies are (0020, 0024): a publication adds an
 event's words, a retraction or deletion removes them, and an edit of its text, days or place
