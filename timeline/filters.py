@@ -602,7 +602,7 @@ def _begun(terms, using):
     index it begins (None, None where it begins none); or None where PostgreSQL's parser
     reads a word otherwise than events.search does: "x²" is one word to events.search and
     the word "x" to the parser, so its search matches rows no word of the table begins
-    with, and is counted and listed from the events. One query: four probes of the index
+    with, and is counted and listed from the events. One query: two probes of the index
     per word."""
     wanted = " & ".join(f"'{term}':*" for term in terms)
     ends = ", ".join(
