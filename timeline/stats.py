@@ -174,7 +174,7 @@ def per_day_and_country(events):
 
 
 def tallied(rows):
-    """Return per_day(events) and the events per country: the timeline's chart and map.
+    """Return what per_day_and_country returns, from rows of the published events' tally
     (models.PublishedTally, narrowed by EventFilterSet.tally): the days are the first of
     each month, which by_period folds alike. A sum over a few thousand rows, where counting
     the events reads every match; in one pass on PostgreSQL, as the events are."""
