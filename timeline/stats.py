@@ -38,12 +38,8 @@ def grouped(filterset, group_by):
     """Return [{key, label, count}] for the published events of a filterset
     (filters.EventFilterSet): from the first source of counts (SOURCES) that keeps the
     grouping and holds the filters' events, or counted from the events themselves."""
-    for source in SOURCES:
-        if group_by in source.groupings:
-            rows = source.rows_of(filterset)
-            if rows is not None:
-                return source.groupings[group_by](rows)
-    return STATS[group_by](filterset.qs)
+    source, rows = _source(filterset, group_by)
+    return source.groupings[group_by](rows) if source else STATS[group_by](filterset.qs)
 
 
 def days_and_places(filterset):
@@ -51,11 +47,8 @@ def days_and_places(filterset):
     published events of a filterset, from the first source of counts that holds the
     filters' events (SOURCES): a few thousand rows of a tally or the words' rows of a
     search, not each match's row; or counted from the events themselves."""
-    for source in SOURCES:
-        rows = source.rows_of(filterset)
-        if rows is not None:
-            return source.days_and_places(rows)
-    return per_day_and_country(filterset.qs)
+    source, rows = _source(filterset)
+    return source.days_and_places(rows) if source else per_day_and_country(filterset.qs)
 
 
 def total(filterset, group_by, rows):
@@ -72,11 +65,20 @@ def total(filterset, group_by, rows):
 def count(filterset):
     """Return how many published events a filterset finds: from the first source of counts
     that holds them (SOURCES), as the chart counts them, or by counting the events."""
+    source, rows = _source(filterset)
+    return source.count(rows) if source else filterset.qs.count()
+
+
+def _source(filterset, group_by=None):
+    """Return the first source of counts (SOURCES) that holds the filterset's events, and
+    keeps the grouping if one is given, with the rows the filterset finds in it; or (None,
+    None) where the events must be counted themselves."""
     for source in SOURCES:
-        rows = source.rows_of(filterset)
-        if rows is not None:
-            return source.count(rows)
-    return filterset.qs.count()
+        if group_by is None or group_by in source.groupings:
+            rows = source.rows_of(filterset)
+            if rows is not None:
+                return source, rows
+    return None, None
 
 
 def _stats_by_date(events, with_month):
@@ -190,7 +192,11 @@ def tallied_by_type(types):
 
 
 def _type_months(types):
-    return _tallied_months(PublishedTypeMonth.objects.filter(event_type__in=types))
+    return _tallied_months(_type_month_rows(types))
+
+
+def _type_month_rows(types):
+    return PublishedTypeMonth.objects.filter(event_type__in=types)
 
 
 def _type_places(types):
@@ -381,7 +387,7 @@ SOURCES = (
         methodcaller("tallied_types"),
         TALLIED_BY_TYPE,
         tallied_by_type,
-        lambda types: _summed(PublishedTypeMonth.objects.filter(event_type__in=types)),
+        lambda types: _summed(_type_month_rows(types)),
     ),
     Source(
         methodcaller("published_words"),
