@@ -33,6 +33,20 @@ class Country:
     path: str  # simplified outline
     marker: tuple | None  # (cx, cy, r): a dot that makes a small country visible and tappable
 
+    @functools.cached_property
+    def shape(self):
+        """The outline and the marker as SVG, escaped: drawn once per process, not once per
+        page (a map has some 200 countries, most of them with no events to shade)."""
+        marker = ""
+        if self.marker is not None:
+            marker = format_html('<circle cx="{}" cy="{}" r="{}"/>', *self.marker)
+        return format_html('<path d="{}"/>{}', self.path, marker)
+
+    @functools.cached_property
+    def blank(self):
+        """The country with no events: not shaded, no link."""
+        return format_html('<g class="country">{}</g>', self.shape)
+
 
 @dataclass(frozen=True)
 class WorldMap:
@@ -141,13 +155,8 @@ def draw(counts, names, link):
     shapes = []
     for country in drawing.countries:
         count = counts.get(country.code, 0)
-        marker = ""
-        if country.marker is not None:
-            marker = format_html('<circle cx="{}" cy="{}" r="{}"/>', *country.marker)
         if not count:
-            shapes.append(
-                format_html('<g class="country"><path d="{}"/>{}</g>', country.path, marker)
-            )
+            shapes.append(country.blank)
             continue
         label = ngettext("%(country)s: %(count)s event", "%(country)s: %(count)s events", count) % {
             "country": names.get(country.code, country.code),
@@ -155,13 +164,11 @@ def draw(counts, names, link):
         }
         shapes.append(
             format_html(
-                '<a href="{}"><g class="country shade-{}"><title>{}</title>'
-                '<path d="{}"/>{}</g></a>',
+                '<a href="{}"><g class="country shade-{}"><title>{}</title>{}</g></a>',
                 link(country.code),
                 shade(count, highest),
                 label,
-                country.path,
-                marker,
+                country.shape,
             )
         )
     return format_html(

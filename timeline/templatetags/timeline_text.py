@@ -1,6 +1,7 @@
 """Text filters for the reader's pages."""
 
 import functools
+import html
 import re
 import unicodedata
 
@@ -10,8 +11,8 @@ from django.utils import translation
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
 from django_countries import countries
 
 from events.choices import DATA_LANGUAGE, Role, Verification
@@ -29,7 +30,6 @@ LONGEST = 240  # characters: a summary with no sentence end is cut at a word
 UNPLACED_LABELS = {"cursor": _("Page"), "ordering": _("Sort")}
 
 
-@register.filter
 def first_sentence(text):
     """Return the first sentence of a summary, or its first words when it has none."""
     text = (text or "").strip()
@@ -38,6 +38,100 @@ def first_sentence(text):
     if len(sentence) <= LONGEST:
         return sentence  # what Truncator returns, without translating its ellipsis each time
     return Truncator(sentence).chars(LONGEST)
+
+
+@register.simple_tag
+def event_items(events):
+    """Return the list items of a page's events: each one's date, type and place, its title
+    (the original first where the page is in the original's language), the first sentence of
+    its summary, its verification and sources, the platforms and actors it names, and its
+    public id.
+
+    The names are the event's platform_names and actor_names, which the list reads for the
+    page's events together (timeline.pages._name_platforms_and_actors).
+
+    Written here, not as a loop in the template: the template's tags and filters for each
+    of 50 events, and each of the 200 names they link, were most of the time a page took to
+    render. Each string is escaped with the standard library's html.escape, which is what
+    Django's escape calls after checking for lazy text; a page escapes 1,200 strings."""
+    language = translation.get_language()
+    prefix = get_script_prefix()
+    said = {
+        "english": data_lang(),
+        "event": _url_with_key("event-page", language, prefix),
+        "platform": _url_with_key("platform-page", language, prefix),
+        "actor": _url_with_key("actor-page", language, prefix),
+        "platforms": escape(_phrase("platforms", language)),
+        "actors": escape(_phrase("actors", language)),
+        "between": escape(_phrase("between names", language)),
+    }
+    return mark_safe("".join(_event_item(event, language, said) for event in events))
+
+
+def _event_item(event, language, said):
+    english = said["english"]
+    url = html.escape(said["event"].replace(KEY, event.public_id))
+    title, original = html.escape(event.title), html.escape(event.title_original)
+    in_original = f' lang="{html.escape(event.original_language)}"'
+    if original and _primary(event.original_language) == _primary(language):
+        titles = (
+            f'<h4{in_original}><a href="{url}">{original}</a></h4>'
+            f'<p class="title-original meta"{english}>{title}</p>'
+        )
+    else:
+        titles = f'<h4{english}><a href="{url}">{title}</a></h4>'
+        if original:
+            titles += f'<p class="title-original meta"{in_original}>{original}</p>'
+    evidence = html.escape(_choice_label("verification", event.verification, language))
+    if event.source_count is not None:
+        evidence += " · " + html.escape(_sources(event.source_count, language))
+    when = _described(event.date_text, language)
+    where = _place(*(getattr(event, name) for name in PLACE_FIELDS), language)
+    return (
+        '<li class="event"><p class="meta">'
+        f'<time datetime="{event.date_earliest.isoformat()}">{html.escape(when)}</time>'
+        f" · {html.escape(event.event_type.name)} · {html.escape(where)}</p>{titles}"
+        f'<p class="summary"{english}>{html.escape(first_sentence(event.summary))}</p>'
+        f'<p class="evidence">{evidence}</p>'
+        f"{_platform_links(event, said)}{_actor_links(event, language, said)}"
+        f'<p class="id">{html.escape(event.public_id)}</p></li>'
+    )
+
+
+def _platform_links(event, said):
+    """ "Platforms: WeChat, Weibo", each name a link to its page, or nothing."""
+    links = [_link(said["platform"], slug, name) for slug, name in event.platform_names]
+    return _named_links(said["platforms"], links, said)
+
+
+def _actor_links(event, language, said):
+    """ "Actors: Tencent (enforced), …", each name a link to its page, or nothing."""
+    in_brackets = _phrase("in brackets", language)
+    roles = {}  # "(enforced)", once per role
+    links = []
+    for slug, name, role in event.actor_names:
+        if role not in roles:
+            label = html.escape(_choice_label("role", role, language).lower())
+            roles[role] = f'<span class="role">{in_brackets % {"text": label}}</span>'
+        links.append(f"{_link(said['actor'], slug, name)} {roles[role]}")
+    return _named_links(said["actors"], links, said)
+
+
+def _link(url, key, name):
+    return f'<a href="{html.escape(url.replace(KEY, key))}">{html.escape(name)}</a>'
+
+
+def _named_links(label, links, said):
+    """Return the links, already escaped, after their label (escaped), as a paragraph."""
+    if not links:
+        return ""
+    return f'<p class="tags">{label} {said["between"].join(links)}</p>'
+
+
+@functools.lru_cache(maxsize=1024)
+def _sources(count, language):
+    # In the active language, which is `language`.
+    return ngettext("%(sources)s source", "%(sources)s sources", count) % {"sources": count}
 
 
 @register.filter
@@ -67,7 +161,10 @@ def place_name(event):
     """Return a place in words in the active language, from PLACE_FIELDS in a mapping (the
     event's JSON in a feed, or its fields on a page): the one phrase both say."""
     is_global, country, locality = (event[name] for name in PLACE_FIELDS)
-    language = translation.get_language()
+    return _place(is_global, country, locality, translation.get_language())
+
+
+def _place(is_global, country, locality, language):
     if is_global:
         return _phrase("global", language)
     name = _country_name(getattr(country, "code", country), language)
@@ -112,16 +209,42 @@ def chart_year_counts(chart):
     )
 
 
+@register.simple_tag
+def chart_bars(chart):
+    """Return the chart's bars as SVG: each a rectangle titled with its period and events,
+    a link to them where it has any, and every few bars the period's label below the axis.
+
+    Written here, not as a loop in the template: a chart of three years has 36 bars, and
+    the template's tags for each cost more than the rest of the chart."""
+    # Translators: a bar of the chart: its period and how many events it holds, such as
+    # "2014: 5" or "May 2014: 2".
+    titled = gettext("%(period)s: %(events)s")
+    below = chart["height"] + 20
+    drawn = []
+    for bar in chart["bars"]:
+        title = html.escape(titled % {"period": bar["label"], "events": bar["count"]})
+        shape = (
+            f"<g><title>{title}</title>"
+            f'<rect x="{bar["x"]}" y="{bar["y"]}" width="{bar["width"]}" '
+            f'height="{bar["height"]}"></rect>'
+        )
+        if bar["show_label"]:
+            alternate = " alternate" if bar["alternate"] else ""
+            shape += (
+                f'<text class="axis{alternate}" x="{bar["middle"]}" y="{below}" '
+                f'text-anchor="middle">{html.escape(bar["label"])}</text>'
+            )
+        shape += "</g>"
+        if bar["count"]:
+            shape = f'<a href="{html.escape(bar["url"])}">{shape}</a>'
+        drawn.append(shape)
+    return mark_safe("".join(drawn))
+
+
 # The choices a list of events names once per event: a label read from its enum costs one
 # translation, where get_FOO_display() translates every choice to build its lookup (a third
 # of the time a page of 50 events took to render).
 CHOICES = {"role": Role, "verification": Verification}
-
-
-@register.filter
-def choice_label(value, name):
-    """Return the label of a role or a verification in the page's language."""
-    return _choice_label(name, value, translation.get_language())
 
 
 @functools.cache
@@ -146,62 +269,8 @@ def _phrase(name, language):
     return str(PHRASES[name])  # in the active language, which is `language`
 
 
-@register.simple_tag
-def platform_links(event):
-    """Return "Platforms: WeChat, Weibo" with each name a link to its page, or nothing.
-
-    The names are the event's platform_names and actor_names, which the list reads for the
-    page's events together (timeline.pages._name_platforms_and_actors).
-
-    This and actor_links are written here, not as loops in the template: a page of 50
-    events names some 200 actors and platforms, and the template's tags and filters for
-    each name were nearly half the time the list took to render (13 of 29 ms)."""
-    language = translation.get_language()
-    url = _url_with_key("platform-page", language, get_script_prefix())
-    links = [_link(url, slug, name) for slug, name in event.platform_names]
-    return _named_links("platforms", links, language)
-
-
-@register.simple_tag
-def actor_links(event):
-    """Return "Actors: Tencent (enforced), …" with each name a link to its page, or nothing."""
-    language = translation.get_language()
-    url = _url_with_key("actor-page", language, get_script_prefix())
-    in_brackets = _phrase("in brackets", language)
-    roles = {}  # "(enforced)", once per role
-    links = []
-    for slug, name, role in event.actor_names:
-        if role not in roles:
-            label = escape(choice_label(role, "role").lower())
-            roles[role] = f'<span class="role">{in_brackets % {"text": label}}</span>'
-        links.append(f"{_link(url, slug, name)} {roles[role]}")
-    return _named_links("actors", links, language)
-
-
-def _link(url, key, name):
-    return f'<a href="{escape(url.replace(KEY, key))}">{escape(name)}</a>'
-
-
-def _named_links(label, links, language):
-    """Return the links, already escaped, after their label, as a paragraph."""
-    if not links:
-        return ""
-    joiner = escape(_phrase("between names", language))
-    label = escape(_phrase(label, language))
-    return mark_safe(f'<p class="tags">{label} {joiner.join(links)}</p>')
-
-
 # Stands for the key in a reversed URL: a slug, and a valid public id's characters.
 KEY = "KEY0"
-
-
-@register.filter
-def page_url(key, name):
-    """Return the URL of a reader's page named by one key: event-page by a public id,
-    actor-page and platform-page by a slug. The same as {% url %}, reversed once per page
-    name, language and script prefix, not once per link (a list of 50 events links some
-    250 times)."""
-    return _url_with_key(name, translation.get_language(), get_script_prefix()).replace(KEY, key)
 
 
 @functools.cache
@@ -218,6 +287,7 @@ def filter_label(name):
     return UNPLACED_LABELS.get(name, name)
 
 
+@functools.cache
 def _primary(code):
     """Return a language tag's primary subtag: zh for zh-hans and zh-Hant."""
     return (code or "").split("-")[0].split("_")[0].lower()
