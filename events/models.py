@@ -535,6 +535,9 @@ class Event(TimestampedModel):
         blank=True,
         help_text=_("Province, city or district, as free text."),
     )
+    # The fields that say where an event happened, in the order a place is read: global, or
+    # a country and perhaps a locality in it. Their names in the public JSON are the same.
+    PLACE_FIELDS = ("is_global", "country", "locality")
     latitude = models.DecimalField(
         _("latitude"),
         max_digits=8,

@@ -17,6 +17,7 @@ from django_countries import countries
 
 from events.choices import DATA_LANGUAGE, Role, Verification
 from events.dates import describe
+from events.models import Event
 
 from ..filters import EventFilterSet
 
@@ -86,7 +87,7 @@ def _event_item(event, language, said):
     if event.source_count is not None:
         evidence += " · " + html.escape(_sources(event.source_count, language))
     when = _described(event.date_text, language)
-    where = _place(*(getattr(event, name) for name in PLACE_FIELDS), language)
+    where = _place(*(getattr(event, name) for name in Event.PLACE_FIELDS), language)
     return (
         '<li class="event"><p class="meta">'
         f'<time datetime="{event.date_earliest.isoformat()}">{html.escape(when)}</time>'
@@ -150,17 +151,13 @@ def _described(date_text, language):
 @register.filter
 def place(event):
     """Return where an event happened, in the page's language: "Beijing, China", "Global"."""
-    return place_name({name: getattr(event, name) for name in PLACE_FIELDS})
-
-
-# The fields that say where an event happened, by their names in the model and the JSON.
-PLACE_FIELDS = ("is_global", "country", "locality")
+    return place_name({name: getattr(event, name) for name in Event.PLACE_FIELDS})
 
 
 def place_name(event):
-    """Return a place in words in the active language, from PLACE_FIELDS in a mapping (the
+    """Return a place in words in the active language, from Event.PLACE_FIELDS in a mapping (the
     event's JSON in a feed, or its fields on a page): the one phrase both say."""
-    is_global, country, locality = (event[name] for name in PLACE_FIELDS)
+    is_global, country, locality = (event[name] for name in Event.PLACE_FIELDS)
     return _place(is_global, country, locality, translation.get_language())
 
 
