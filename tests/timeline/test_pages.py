@@ -4,6 +4,7 @@ import datetime
 import gzip
 import re
 from html import unescape
+from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
@@ -19,6 +20,7 @@ from tests.factories import (
     CitationFactory,
     EventActorFactory,
     EventFactory,
+    EventTypeFactory,
     PlatformFactory,
     SourceFactory,
     TagFactory,
@@ -550,6 +552,58 @@ def test_each_listed_event_shows_its_first_sentence_verification_and_sources(cli
     assert re.search(r'<p class="evidence">Corroborated[^<]* · 2 sources</p>', page)
     assert '<p class="summary">No sentence end</p>' in page
     assert re.search(r'<p class="evidence">[^<]* · 0 sources</p>', page)
+
+
+class ListedText(HTMLParser):
+    """The elements and the text of a page's list of events, as a browser reads them."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # inside <ol class="events">
+        self.tags, self.texts = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += tag == "ol"
+            self.tags.append(tag)
+        elif tag == "ol" and ("class", "events") in attrs:
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "ol":
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.texts.append(data)
+
+
+HOSTILE = """<b class="x">bold</b> & "quoted" 'single' <script>alert(1)</script>"""
+
+
+@pytest.mark.parametrize("language", ["", "/zh-hans"])
+def test_curated_text_in_the_list_is_shown_as_text_never_as_markup(client, language):
+    event = EventFactory(
+        published=True,
+        title=f"Title {HOSTILE}",
+        title_original=f"标题 {HOSTILE}",
+        original_language="zh-hans",
+        summary=f"Summary {HOSTILE}",
+        locality=f"Locality {HOSTILE}",
+        event_type=EventTypeFactory(name=f"Type {HOSTILE}"),
+    )
+    event.platforms.add(PlatformFactory(name=f"Platform {HOSTILE}"))
+    EventActorFactory(event=event, actor=ActorFactory(name=f"Actor {HOSTILE}"))
+
+    response = client.get(f"{language}/")
+
+    assert response.status_code == 200
+    listed = ListedText()
+    listed.feed(text(response))
+    assert set(listed.tags) <= {"li", "p", "time", "h4", "a", "span"}
+    shown = "".join(listed.texts)
+    for name in ("Title", "标题", "Summary", "Locality", "Type", "Platform", "Actor"):
+        assert f"{name} {HOSTILE}" in shown
 
 
 def page_links(page):
