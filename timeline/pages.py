@@ -4,6 +4,7 @@ as the API, so a page, its CSV link and its API link always hold the same events
 import datetime
 import difflib
 import hashlib
+import html
 from itertools import groupby
 from urllib.parse import urlencode
 
@@ -14,7 +15,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.forms.utils import flatatt
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -71,17 +71,40 @@ class QuickSelect(forms.Select):
     seconds for the thousands of actors a large timeline has."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        attrs = self.build_attrs(self.attrs, attrs) | {"name": name}
+        attrs = {"name": name} | self.build_attrs(self.attrs, attrs)
         chosen = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, mark_safe(" selected") if str(key) == chosen else "", label)
-                for key, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{html.escape(str(key))}"'
+            f"{' selected' if str(key) == chosen else ''}>{html.escape(str(label))}</option>"
+            for key, label in self.choices
         )
-        return format_html("<select{}>{}</select>", flatatt(attrs), options)
+        return format_html("<select{}>{}</select>", _attributes(attrs), mark_safe(options))
+
+
+class QuickTextInput(forms.TextInput):
+    """A text input drawn in one pass, as Django's template draws it: the form's templates
+    were a third of the time the timeline page took to render once its list was not."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        value = self.format_value(value)
+        drawn = {"type": self.input_type, "name": name}
+        if value is not None:
+            drawn["value"] = value
+        return format_html("<input{}>", _attributes(drawn | self.build_attrs(self.attrs, attrs)))
+
+
+def _attributes(attrs):
+    """Return an element's attributes in their order, as Django's widget templates write
+    them: a true value as the name alone, a false one left out."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False and value is not None
+        ),
+    )
 
 
 def _placed_filters():
@@ -119,10 +142,10 @@ class TimelineFilterForm(forms.Form):
                 attrs |= {"list": f"{name}-names", "autocomplete": "off"}
                 self.suggestions.append((f"{name}-names", lists["popular"][name]))
             self.fields[name] = forms.CharField(
-                label=place.label, required=False, widget=forms.TextInput(attrs=attrs)
+                label=place.label, required=False, widget=QuickTextInput(attrs=attrs)
             )
         self.fields["ordering"] = forms.ChoiceField(
-            label=_("Sort"), required=False, choices=PAGE_ORDERINGS
+            widget=QuickSelect, label=_("Sort"), required=False, choices=PAGE_ORDERINGS
         )
 
 
