@@ -1,6 +1,7 @@
-"""What the in-process benchmarks share (bench.suggestions, bench.words): each runs its
-measure(repeat) in a child process under the bench's production settings, on the bench's
-PostgreSQL database (BENCH_DATABASE, or timeline_bench), and times calls with timed."""
+"""What the in-process benchmarks share (bench.suggestions, bench.words, bench.render): each
+runs its measure(repeat) in a child process under the bench's production settings, on the
+bench's PostgreSQL database (BENCH_DATABASE, or timeline_bench), and times calls with
+timed."""
 
 import argparse
 import os
