@@ -74,7 +74,7 @@ def _event_item(event, language, said):
     url = html.escape(said["event"].replace(KEY, event.public_id))
     title, original = html.escape(event.title), html.escape(event.title_original)
     in_original = f' lang="{html.escape(event.original_language)}"'
-    if original and _primary(event.original_language) == _primary(language):
+    if _original_first(event, language):
         titles = (
             f'<h4{in_original}><a href="{url}">{original}</a></h4>'
             f'<p class="title-original meta"{english}>{title}</p>'
@@ -87,7 +87,7 @@ def _event_item(event, language, said):
     if event.source_count is not None:
         evidence += " · " + html.escape(_sources(event.source_count, language))
     when = _described(event.date_text, language)
-    where = _place(*(getattr(event, name) for name in Event.PLACE_FIELDS), language)
+    where = _place_of(event, language)
     return (
         '<li class="event"><p class="meta">'
         f'<time datetime="{event.date_earliest.isoformat()}">{html.escape(when)}</time>'
@@ -151,7 +151,11 @@ def _described(date_text, language):
 @register.filter
 def place(event):
     """Return where an event happened, in the page's language: "Beijing, China", "Global"."""
-    return place_name({name: getattr(event, name) for name in Event.PLACE_FIELDS})
+    return _place_of(event, translation.get_language())
+
+
+def _place_of(event, language):
+    return _place(*(getattr(event, name) for name in Event.PLACE_FIELDS), language)
 
 
 def place_name(event):
@@ -179,9 +183,13 @@ def _country_name(code, language):
 def original_first(event):
     """Return whether the page's reader reads the event's original title before the English:
     when the original is in the page's language (a Chinese title on the Chinese site)."""
+    return _original_first(event, translation.get_language())
+
+
+def _original_first(event, language):
     if not event.title_original:
         return False
-    return _primary(event.original_language) == _primary(translation.get_language())
+    return _primary(event.original_language) == _primary(language)
 
 
 @register.simple_tag
