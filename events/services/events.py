@@ -288,8 +288,22 @@ def event_save(*, event, user=None):
     event.updated_by = user
     if user is not None:
         event._history_user = user  # history names the user outside a request, too
-    event.save()
+    if event._state.adding:
+        event.save()
+    else:
+        # The search text is event_search_refresh's: an instance read before a name it shows
+        # was changed would otherwise write the old words back over the new.
+        event.save(update_fields=_edited_fields(event))
     return event
+
+
+def _edited_fields(event):
+    deferred = event.get_deferred_fields()
+    return [
+        field.attname
+        for field in event._meta.concrete_fields
+        if not field.primary_key and field.name != "search_text" and field.attname not in deferred
+    ]
 
 
 def _claim_version(event):

@@ -271,6 +271,27 @@ def test_renaming_an_actor_as_the_admin_does_reaches_events_and_the_actor(client
     assert client.get(actor_url).json()["name"] == "Xi Jinping"
 
 
+def test_an_edit_read_before_an_actor_was_renamed_keeps_the_new_name_searchable(
+    client, editor, rich_timeline
+):
+    actors = Actor.objects.filter(slug="xi-jinping")
+    published = actors.referencing_events().filter(status=choices.EventStatus.PUBLISHED)
+    shown = published.first()
+    opened = Event.objects.get(pk=shown.pk)  # an editor opens the event
+    actor = actors.get()
+    actor.name = "Zhongnanhai Chairman"  # meanwhile a curator renames the actor
+    actor.save()
+    events_referencing_changed(events=actors.referencing_events())
+    opened.title = f"{opened.title}, corrected"
+
+    event_save(event=opened, user=editor)
+
+    found = client.get(EVENTS, {"q": "Zhongnanhai"}).json()["results"]
+    assert {item["id"] for item in found} == {event.public_id for event in published}
+    assert shown.public_id in {item["id"] for item in found}
+    assert client.get(f"{EVENTS}{shown.public_id}/").json()["title"] == opened.title
+
+
 def test_deleting_a_tag_in_the_admin_reaches_the_next_get(editor_client, rich_timeline):
     anonymous = reader()
     anonymous.get(EVENTS)
