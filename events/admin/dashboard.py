@@ -18,6 +18,7 @@ from ..choices import EventStatus
 from ..models import Event, EventRevision, EventTransition, Source
 from ..services import event_publication_problems
 from ..services.events import PUBLISH_PERMISSION, join_problems
+from ..services.link_checks import source_link_status_shown
 
 SHOWN = 8  # rows per panel; the count and its link give the rest
 
@@ -168,7 +169,7 @@ def _dead_links():
             source,
             _("%(status)s, checked %(when)s")
             % {
-                "status": source.link_status,
+                "status": source_link_status_shown(source.link_status),
                 "when": date_format(localtime(source.link_checked_at), "SHORT_DATETIME_FORMAT"),
             },
         )

@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..resources import ActorResource, PlatformResource, SourceResource
 from ..services.archiving import archiving_enabled
+from ..services.link_checks import source_link_status_shown
 from .changelist import DeclaredFiltersAdmin
 from .importing import ImportingAdmin
 from .relations import HistoryKeysAdmin
@@ -265,8 +266,9 @@ class SourceAdmin(
         if source.link_checked_at is None:
             return "–"
         if source.is_link_dead:
-            return gettext("Dead: %(status)s") % {"status": source.link_status}
-        return source.link_status
+            status = source_link_status_shown(source.link_status)
+            return gettext("Dead: %(status)s") % {"status": status}
+        return source_link_status_shown(source.link_status)
 
     @admin.display(description=_("archived"), boolean=True, ordering="archive_url")
     def is_archived(self, source):

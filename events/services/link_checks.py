@@ -21,6 +21,7 @@ import urllib3
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from urllib3.exceptions import (
     ConnectTimeoutError,
     LocationParseError,
@@ -39,6 +40,32 @@ REDIRECTS = {301, 302, 303, 307, 308}
 REFUSED_TO_ROBOTS = {401, 403, 429}
 CHECKS_AT_ONCE = 8  # fetches in flight; the database is written from one thread
 STATUS_LENGTH = Source._meta.get_field("link_status").max_length
+
+
+# What a check found, when not an HTTP status line: stored in English, as the status line
+# is, and shown in the admin's language (source_link_status_shown).
+REDIRECT_LOOP = gettext_noop("redirect loop")
+TOO_MANY_REDIRECTS = gettext_noop("too many redirects")
+MALFORMED = gettext_noop("malformed URL")
+NOT_HTTP = gettext_noop("not an http(s) URL")
+HOST_NOT_FOUND = gettext_noop("host not found")
+NOT_PUBLIC = gettext_noop("refused: not a public address")
+TIMED_OUT = gettext_noop("timed out")
+TLS_ERROR = gettext_noop("TLS error")
+CONNECTION_REFUSED = gettext_noop("connection refused")
+CONNECTION_FAILED = gettext_noop("connection failed (%(error)s)")
+FINDINGS = {
+    REDIRECT_LOOP,
+    TOO_MANY_REDIRECTS,
+    MALFORMED,
+    NOT_HTTP,
+    HOST_NOT_FOUND,
+    NOT_PUBLIC,
+    TIMED_OUT,
+    TLS_ERROR,
+    CONNECTION_REFUSED,
+}
+FAILED_PREFIX, _, FAILED_SUFFIX = CONNECTION_FAILED.partition("%(error)s")
 
 
 @dataclass(frozen=True)
@@ -72,7 +99,7 @@ def link_check(url: str) -> LinkCheck:
     seen = set()
     for _hop in range(settings.LINK_CHECK_MAX_REDIRECTS + 1):
         if url in seen:
-            return LinkCheck("redirect loop", is_dead=True)
+            return LinkCheck(REDIRECT_LOOP, is_dead=True)
         seen.add(url)
         try:
             status, reason, location = _fetch(url)
@@ -85,7 +112,7 @@ def link_check(url: str) -> LinkCheck:
             continue
         text = f"{status} {reason}".strip()
         return LinkCheck(text, is_dead=status >= 400 and status not in REFUSED_TO_ROBOTS)
-    return LinkCheck("too many redirects", is_dead=True)
+    return LinkCheck(TOO_MANY_REDIRECTS, is_dead=True)
 
 
 def _fetch(url):
@@ -93,9 +120,9 @@ def _fetch(url):
     try:
         parts = parse_url(url)
     except LocationParseError:
-        raise LinkRefused("malformed URL") from None
+        raise LinkRefused(MALFORMED) from None
     if parts.scheme not in ("http", "https") or not parts.host:
-        raise LinkRefused("not an http(s) URL")
+        raise LinkRefused(NOT_HTTP)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = _public_address(parts.host, port)
     return _get(parts, port, address)
@@ -106,10 +133,10 @@ def _public_address(host, port):
     try:
         found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise LinkRefused("host not found") from None
+        raise LinkRefused(HOST_NOT_FOUND) from None
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
     if not addresses or not all(address_allowed(address) for address in addresses):
-        raise LinkRefused("refused: not a public address")
+        raise LinkRefused(NOT_PUBLIC)
     return addresses[0]
 
 
@@ -146,12 +173,23 @@ def _get(parts, port, address):
 
 def _failure(error):
     if isinstance(error, ConnectTimeoutError | ReadTimeoutError | TimeoutError):
-        return "timed out"
+        return TIMED_OUT
     if isinstance(error, SSLError):
-        return "TLS error"
+        return TLS_ERROR
     if isinstance(error, NewConnectionError | ConnectionRefusedError):
-        return "connection refused"
-    return f"connection failed ({type(error).__name__})"
+        return CONNECTION_REFUSED
+    return CONNECTION_FAILED % {"error": type(error).__name__}
+
+
+def source_link_status_shown(status: str) -> str:
+    """Return a stored link status in the reader's language: the checker's own findings
+    translated, an HTTP status line ("404 Not Found") as the server sent it."""
+    if status in FINDINGS:
+        return gettext(status)
+    if status.startswith(FAILED_PREFIX) and status.endswith(FAILED_SUFFIX):
+        error = status[len(FAILED_PREFIX) : len(status) - len(FAILED_SUFFIX)]
+        return gettext(CONNECTION_FAILED) % {"error": error}
+    return status
 
 
 def source_link_record(*, source_id: int, check: LinkCheck) -> None:

@@ -197,3 +197,23 @@ def test_an_editor_sees_a_sources_link_status_on_its_page(db):
     page = editor.get(reverse("admin:events_source_change", args=[source.pk]))
     assert page.status_code == 200
     assert "Dead: 410 Gone" in page.content.decode()
+
+
+def test_a_curator_reads_what_the_checker_found_in_chinese(db):
+    found = ["timed out", "connection failed (ProtocolError)", "host not found", "404 Not Found"]
+    for status in found:
+        source = SourceFactory(link_status=status, is_link_dead=True)
+        Source.objects.filter(pk=source.pk).update(link_checked_at="2026-12-01T03:30:00Z")
+    curator = client_for(member_of(CURATOR_GROUP, "carla"))
+
+    listed = curator.get(f"/zh-hans{SOURCE_LIST}", {"link": "dead"}).content.decode()
+    dashboard = curator.get("/zh-hans/admin/").content.decode()
+
+    for page in (listed, dashboard):
+        # Chinese text is written with full-width punctuation.
+        for shown in ("超时", "连接失败（ProtocolError）", "找不到主机", "404 Not Found"):  # noqa: RUF001
+            assert shown in page
+        for english in ("timed out", "connection failed", "host not found"):
+            assert english not in page
+    # Stored as found, in English, whatever the reader's language.
+    assert set(Source.objects.values_list("link_status", flat=True)) == set(found)
