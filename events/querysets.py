@@ -1,3 +1,6 @@
+import datetime
+from typing import NamedTuple
+
 from django.contrib.postgres.fields import DateRangeField
 from django.db import connections, models, router
 from django.db.backends.postgresql.psycopg_any import DateRange
@@ -14,6 +17,66 @@ SPAN = Func(
     function="daterange",
     output_field=DateRangeField(),
 )
+
+
+# Published events keyed by how wide their span is (migration 0029): class k holds spans of
+# fewer than SPAN_WIDTHS[k] days between the earliest and the latest day, the class after
+# the last the wider ones, and ongoing events none (NULL).
+SPAN_WIDTHS = tuple(2**k for k in range(14))  # 1 day to 22 years
+SPAN_WIDTH_CLASS = (
+    "width_bucket(date_latest - date_earliest, "
+    f"ARRAY[{', '.join(map(str, SPAN_WIDTHS))}]::integer[])"
+)
+
+
+class PublishedSpans(NamedTuple):
+    """The published events that may have touched a range of days from start (to end, if
+    given), read by the width of their spans (PostgreSQL only).
+
+    The GiST index of the spans answers the same question, but at a million events reads
+    16,000 of its pages for the 44,000 events that may have touched a month: the ranges
+    it groups on a page are of every width, so a page holds few of them. By width, each
+    class is one read of a B-tree from the range's end back to its start less the widest
+    span of the class: every event of the class that may reach the range is in it, and at
+    most as many again that stop short. The ongoing events are those begun before the end.
+    """
+
+    start: datetime.date
+    end: datetime.date | None
+    db: str
+
+    def selected(self, fields):
+        """Return (sql, params) selecting fields (the events' own columns, which the width
+        index carries) of these events, once each."""
+        reads = [
+            self._read(
+                fields,
+                f"{SPAN_WIDTH_CLASS} = %s AND date_earliest >= %s",
+                width_class,
+                self.start - datetime.timedelta(days=width - 1),
+            )
+            for width_class, width in enumerate(SPAN_WIDTHS)
+        ]
+        reads.append(self._read(fields, f"{SPAN_WIDTH_CLASS} = %s", len(SPAN_WIDTHS)))
+        reads.append(self._read(fields, f"{SPAN_WIDTH_CLASS} IS NULL", ongoing=True))
+        return " UNION ALL ".join(sql for sql, _ in reads), [p for _, ps in reads for p in ps]
+
+    def _read(self, fields, where, *params, ongoing=False):
+        sql = f"SELECT {', '.join(fields)} FROM events_event WHERE status = %s AND {where}"
+        params = [EventStatus.PUBLISHED, *params]
+        if self.end is not None:
+            sql += " AND date_earliest <= %s"
+            params.append(self.end)
+        if not ongoing:
+            sql += " AND date_latest >= %s"
+            params.append(self.start)
+        return sql, params
+
+    def count(self):
+        sql, params = self.selected(("date_earliest",))
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS spans", params)
+            return cursor.fetchone()[0]
 
 
 class DatedQuerySet(models.QuerySet):

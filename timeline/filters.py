@@ -33,6 +33,7 @@ from events.models import (
     PublishedWord,
     Tag,
 )
+from events.querysets import PublishedSpans
 from events.search import MAX_QUERY_WORDS, query_words
 
 from .pagination import SORT_KEYS
@@ -526,6 +527,22 @@ class EventFilterSet(django_filters.FilterSet):
                 return None
             types = filter_.types(EventType.objects.all() if types is None else types, value)
         return types
+
+    def spans(self):
+        """Return the published events that may have touched the date range, read by the
+        width of their spans (PublishedSpans), where the filters are such a range from a
+        first day and nothing else (a year's or a month's timeline); None otherwise.
+        PostgreSQL only."""
+        data = self.form.cleaned_data
+        if (
+            connections[self.queryset.db].vendor != "postgresql"
+            or not data.get("date_from")
+            or data.get("date_match") in ("within", "begins")
+            or set(self.applied()) - {"date_from", "date_to"}
+        ):
+            return None
+        end = data.get("date_to")
+        return PublishedSpans(data["date_from"].earliest, end and end.latest, self.queryset.db)
 
     def published_words(self):
         """Return the published words' rows each word searched begins, narrowed by the other
