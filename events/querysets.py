@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import DateRangeField
 from django.db import connections, models, router
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.db.models import Count, Exists, F, Func, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.expressions import RawSQL
 
 from . import search
 from .choices import EventStatus
@@ -38,45 +39,52 @@ class PublishedSpans(NamedTuple):
     it groups on a page are of every width, so a page holds few of them. By width, each
     class is one read of a B-tree from the range's end back to its start less the widest
     span of the class: every event of the class that may reach the range is in it, and at
-    most as many again that stop short. The ongoing events are those begun before the end.
+    most about as many again that stop short. The ongoing events are those begun before
+    the end.
     """
 
     start: datetime.date
     end: datetime.date | None
-    db: str
+    events: models.QuerySet  # the events (a model's manager or queryset) to read
 
-    def selected(self, fields):
-        """Return (sql, params) selecting fields (the events' own columns, which the width
-        index carries) of these events, once each."""
+    def selected(self, fields, where=None):
+        """Return a query of fields (the events' own columns, which the width index
+        carries) of these events, once each; of those where the condition (a Q) holds, if
+        one is given."""
+        published = self.events.filter(status=EventStatus.PUBLISHED).alias(
+            width_class=RawSQL(SPAN_WIDTH_CLASS, ())
+        )
+        if self.end is not None:
+            published = published.filter(date_earliest__lte=self.end)
+        if where is not None:
+            published = published.filter(where)
+        reaching = published.filter(date_latest__gte=self.start)
         reads = [
-            self._read(
-                fields,
-                f"{SPAN_WIDTH_CLASS} = %s AND date_earliest >= %s",
-                width_class,
-                self.start - datetime.timedelta(days=width - 1),
+            reaching.filter(
+                width_class=width_class,
+                date_earliest__gte=self.start - datetime.timedelta(days=width - 1),
             )
             for width_class, width in enumerate(SPAN_WIDTHS)
         ]
-        reads.append(self._read(fields, f"{SPAN_WIDTH_CLASS} = %s", len(SPAN_WIDTHS)))
-        reads.append(self._read(fields, f"{SPAN_WIDTH_CLASS} IS NULL", ongoing=True))
-        return " UNION ALL ".join(sql for sql, _ in reads), [p for _, ps in reads for p in ps]
-
-    def _read(self, fields, where, *params, ongoing=False):
-        sql = f"SELECT {', '.join(fields)} FROM events_event WHERE status = %s AND {where}"
-        params = [EventStatus.PUBLISHED, *params]
-        if self.end is not None:
-            sql += " AND date_earliest <= %s"
-            params.append(self.end)
-        if not ongoing:
-            sql += " AND date_latest >= %s"
-            params.append(self.start)
-        return sql, params
+        reads.append(reaching.filter(width_class=len(SPAN_WIDTHS)))
+        reads.append(published.filter(width_class__isnull=True))
+        first, *others = (read.order_by().values(*fields) for read in reads)
+        return first.union(*others, all=True)
 
     def count(self):
-        sql, params = self.selected(("date_earliest",))
-        with connections[self.db].cursor() as cursor:
+        sql, params = self.selected(("date_earliest",)).query.sql_with_params()
+        with connections[self.events.db].cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS spans", params)
             return cursor.fetchone()[0]
+
+    def first(self, size, sort, backwards=False, beyond=None):
+        """Return the ids of the first size of these events in a list's order (a
+        pagination.SortKey), of those beyond the cursor's condition if one is given: every
+        match read from the width index and the first sorted out, where walking the list's
+        index to the range's events may pass most of the table (a year most recently
+        updated first, where the later edits were of other years)."""
+        matched = self.selected(("id", sort.field), where=beyond)
+        return [row["id"] for row in matched.order_by(*sort.order_by(backwards, pk="id"))[:size]]
 
 
 class DatedQuerySet(models.QuerySet):

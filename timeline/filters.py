@@ -542,7 +542,8 @@ class EventFilterSet(django_filters.FilterSet):
         ):
             return None
         end = data.get("date_to")
-        return PublishedSpans(data["date_from"].earliest, end and end.latest, self.queryset.db)
+        events = self.queryset.model.objects.using(self.queryset.db)
+        return PublishedSpans(data["date_from"].earliest, end and end.latest, events)
 
     def published_words(self):
         """Return the published words' rows each word searched begins, narrowed by the other
@@ -587,10 +588,21 @@ class EventFilterSet(django_filters.FilterSet):
         the words' rows once, 40 ms). Words that begin others (blog: blogger, blogging) are
         matched whole and sorted (PublishedWords.first), which a search of one word alone
         does not need: the planner guesses it well.
+
+        A range of days alone in order of update is read by the width of the events' spans
+        and sorted (PublishedSpans.first): walking the update index to the range's events
+        passed 600,000 entries for 2012, where the later edits were of other years (63 ms
+        of SQL; 15 ms sorted from the range's 61,000 events).
         """
         events = self.qs
         if count == 0:
             return events.none()
+        sort = SORT_KEYS[self.sort_order]
+        backwards = cursor is not None and cursor.backwards
+        spans = self.spans() if self.sort_order in BY_UPDATE else None
+        if spans is not None:
+            beyond = cursor and sort.after(cursor.value, cursor.pk, backwards)
+            return events.filter(pk__in=spans.first(size + 1, sort, backwards, beyond))
         terms = query_words(self.form.cleaned_data.get("q") or "")
         narrowed = len(self.applied()) > 1  # q and days or countries
         several = len(terms) > 1
@@ -600,8 +612,6 @@ class EventFilterSet(django_filters.FilterSet):
         words = self.published_words()
         if words is None or (count is not None and not (narrowed or few or words.in_order)):
             return events
-        sort = SORT_KEYS[self.sort_order]
-        backwards = cursor is not None and cursor.backwards
         beyond = cursor and sort.after(cursor.value, cursor.pk, backwards, pk="event_id")
         return events.filter(pk__in=words.first(size + 1, sort, backwards, beyond))
 
@@ -612,6 +622,7 @@ class EventFilterSet(django_filters.FilterSet):
 
 
 SORTED = ("date", "-date")  # the orders the published words keep (EventFilterSet.paged)
+BY_UPDATE = ("updated", "-updated")  # read by width in a date range (EventFilterSet.paged)
 
 
 def _begun(terms, using):

@@ -249,8 +249,8 @@ def span_days_and_places(spans):
     """Return what per_day_and_country returns for the published events that may have
     touched a range, read by the width of their spans (events.querysets.PublishedSpans)
     from one B-tree that carries the counted columns."""
-    sql, params = spans.selected(("date_earliest", "country", "is_global"))
-    return _matched_days_and_places(sql, params, spans.db, "date_earliest", "COUNT(*)")
+    sql, params = spans.selected(("date_earliest", "country", "is_global")).query.sql_with_params()
+    return _matched_days_and_places(sql, params, spans.events.db, "date_earliest", "COUNT(*)")
 
 
 # The countries of published events, found by skipping along the (status, country) index

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from events.choices import Verification
 from events.models import Event
 from events.querysets import SPAN_WIDTHS
+from events.services import event_save
 from tests.factories import EventFactory
 from timeline import stats
 from timeline.filters import EventFilterSet
@@ -66,6 +67,10 @@ def spread():
             is_global=is_global,
             verification=Verification.SINGLE_SOURCE,
         )
+    # Edited since, out of the order of their dates: the order of update is not the list's.
+    for event in Event.objects.order_by("-date_earliest", "id")[::3]:
+        event.title += " (edited)"
+        event_save(event=event)
 
 
 def _filters(query):
@@ -145,3 +150,49 @@ def test_a_months_timeline_counts_by_width_from_the_index_alone(spread, client):
     reads = plan.count("Index Only Scan using event_published_width_idx")
     assert reads == len(SPAN_WIDTHS) + 2, plan
     assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
+
+
+def _listed(client, url):
+    """Every event an API list holds, following its next links; then the same list again,
+    following the previous links back from the last page."""
+    pages = [client.get(url).json()]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"]).json())
+    back = [pages[-1]]
+    while back[-1]["previous"]:
+        back.append(client.get(back[-1]["previous"]).json())
+    forwards = [item["id"] for page in pages for item in page["results"]]
+    return forwards, [item["id"] for page in reversed(back) for item in page["results"]]
+
+
+@pytest.mark.parametrize("ordering", ["-updated", "updated"])
+@pytest.mark.parametrize(
+    "dates", ["date_from=2014-03&date_to=2014-03", "date_from=2014-02-15", "date_from=1989"]
+)
+def test_a_range_in_order_of_update_is_paged_by_width(spread, client, ordering, dates):
+    query = f"{dates}&ordering={ordering}"
+    descending = "-" if ordering.startswith("-") else ""
+    wanted = list(
+        _filters(query)
+        .qs.order_by(f"{descending}updated_at", f"{descending}id")
+        .values_list("public_id", flat=True)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        forwards, backwards = _listed(client, f"/api/v1/events/?{query}&page_size=3")
+
+    assert forwards == backwards == wanted
+    assert len(wanted) > 6  # several pages
+    sorted_by_width = [
+        q["sql"] for q in queries if "width_bucket" in q["sql"] and "updated_at" in q["sql"]
+    ]
+    assert len(sorted_by_width) >= len(wanted) // 3, "each page read by width"
+
+
+def test_the_timeline_page_lists_a_month_by_update_as_the_api_does(spread, client):
+    query = "date_from=2014-03&date_to=2014-03&ordering=-updated"
+    wanted = list(
+        _filters(query).qs.order_by("-updated_at", "-id").values_list("public_id", flat=True)
+    )
+    page = client.get(f"/?{query}").content.decode()
+
+    assert re.findall(r'<p class="id">([A-Z]{2}-\d{4}-\d{4,})</p>', page) == wanted

@@ -89,7 +89,9 @@ def test_a_large_timeline_reads_in_order_and_chart_list_and_count_agree(client, 
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_a_range_listed_by_update_is_paged_from_an_index_that_carries_the_spans(client):
     """Walking the update index to fill a page of events in a range must not read the table
-    for each event it passes over (migration 0023: 2.3 s down to 110 ms at a million).
+    for each event it passes over (migration 0023: 2.3 s down to 110 ms at a million). A
+    range with a first day is read by the width of the spans instead (test_published_spans);
+    one with an end alone is still walked.
 
     A thousand events are too few for PostgreSQL to walk an index rather than sort the
     range's few matches, so sorting is priced out, as the planner prices it at a million
@@ -108,7 +110,7 @@ def test_a_range_listed_by_update_is_paged_from_an_index_that_carries_the_spans(
         with ExitStack() as stack:
             captured = [(r, stack.enter_context(CaptureQueriesContext(r))) for r in readers]
             _page, ids, _headings, _count, _older = page_of(
-                client, "/?date_from=2012&date_to=2012&ordering=-updated"
+                client, "/?date_to=2012&ordering=-updated"
             )
         [(reader, listed)] = [
             (reader, query["sql"])
