@@ -65,7 +65,7 @@ FINDINGS = {
     TLS_ERROR,
     CONNECTION_REFUSED,
 }
-FAILED_PREFIX, _, FAILED_SUFFIX = CONNECTION_FAILED.partition("%(error)s")
+FAILED_PREFIX, FAILED_SUFFIX = CONNECTION_FAILED.split("%(error)s")
 
 
 @dataclass(frozen=True)
