@@ -72,10 +72,7 @@ class PublishedSpans(NamedTuple):
         return first.union(*others, all=True)
 
     def count(self):
-        sql, params = self.selected(("date_earliest",)).query.sql_with_params()
-        with connections[self.events.db].cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS spans", params)
-            return cursor.fetchone()[0]
+        return self.selected(("date_earliest",)).count()
 
     def first(self, size, sort, backwards=False, beyond=None):
         """Return the ids of the first size of these events in a list's order (a
@@ -95,7 +92,8 @@ class DatedQuerySet(models.QuerySet):
         """Return events that may have touched any day of [start, end] (either end open).
 
         "March 2014" (1-31 March) overlaps 15 March to 15 April; an ongoing event overlaps
-        every range after its start.
+        every range after its start. A range from a first day, counted or sorted by update
+        with no other filter, is read by width instead (PublishedSpans).
         """
         if start is None and end is None:
             return self

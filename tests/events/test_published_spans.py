@@ -10,16 +10,15 @@ from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
-from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from events.choices import Verification
 from events.models import Event
 from events.querysets import SPAN_WIDTHS
 from events.services import event_save
+from tests.events.test_published_tally import _filters
 from tests.factories import EventFactory
 from timeline import stats
-from timeline.filters import EventFilterSet
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -71,12 +70,6 @@ def spread():
     for event in Event.objects.order_by("-date_earliest", "id")[::3]:
         event.title += " (edited)"
         event_save(event=event)
-
-
-def _filters(query):
-    filterset = EventFilterSet(data=QueryDict(query), queryset=Event.objects.published())
-    assert filterset.is_valid(), filterset.errors
-    return filterset
 
 
 def test_the_dates_cover_every_kind_of_width(spread):
